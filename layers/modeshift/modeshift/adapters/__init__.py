@@ -1,0 +1,1 @@
+"""One adapter per AWS service: AWS dicts become models, ClientError becomes modeshift errors."""

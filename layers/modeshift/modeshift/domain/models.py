@@ -1,0 +1,321 @@
+"""Typed values the pure core passes around: inventory, usage series, features, prices and verdicts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+HOURS_PER_MONTH = 730.0
+CPU_UNITS_PER_VCPU = 1024
+MIB_PER_GIB = 1024
+
+
+class LaunchMode(StrEnum):
+    EC2 = "EC2"
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
+
+
+class Goal(StrEnum):
+    PRICE = "price"
+    OVERHEAD = "overhead"
+    BALANCED = "balanced"
+
+
+class Pattern(StrEnum):
+    STEADY = "steady"
+    BURSTY = "bursty"
+    PERIODIC = "periodic"
+    IDLE = "idle"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+class Architecture(StrEnum):
+    X86_64 = "x86_64"
+    ARM64 = "arm64"
+
+
+class WorkloadVerdictKind(StrEnum):
+    KEEP = "keep"
+    MOVE_TO_FARGATE = "move_to_fargate"
+    MOVE_TO_FARGATE_SPOT = "move_to_fargate_spot"
+    MOVE_TO_EC2 = "move_to_ec2"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+class ClusterVerdictKind(StrEnum):
+    KEEP = "keep"
+    TUNE_CAPACITY = "tune_capacity"
+    MOVE_WORKLOADS_TO_FARGATE = "move_workloads_to_fargate"
+    NO_EC2_CAPACITY = "no_ec2_capacity"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+class TaskSize(_Model):
+    """What one task reserves: CPU units (1 vCPU = 1024) and MiB."""
+
+    cpu_units: int = Field(ge=0)
+    memory_mib: int = Field(ge=0)
+    sized_from: Literal["task", "containers"] = "task"
+
+    @property
+    def vcpu(self) -> float:
+        return self.cpu_units / CPU_UNITS_PER_VCPU
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_mib / MIB_PER_GIB
+
+
+class TaskDefinitionInfo(_Model):
+    arn: str
+    family: str
+    revision: int = 0
+    task_cpu_units: int | None = None
+    task_memory_mib: int | None = None
+    container_cpu_units: int = 0
+    container_memory_mib: int = 0
+    architecture: Architecture = Architecture.X86_64
+    os_family: str = "LINUX"
+    requires_compatibilities: tuple[str, ...] = ()
+
+    def size(self) -> TaskSize | None:
+        """Task-level size when declared, else the sum over containers (EC2 containers-only sizing)."""
+        if self.task_cpu_units is not None and self.task_memory_mib is not None:
+            return TaskSize(cpu_units=self.task_cpu_units, memory_mib=self.task_memory_mib, sized_from="task")
+        cpu = self.task_cpu_units if self.task_cpu_units is not None else self.container_cpu_units
+        mem = self.task_memory_mib if self.task_memory_mib is not None else self.container_memory_mib
+        if mem <= 0:
+            return None
+        return TaskSize(cpu_units=cpu, memory_mib=mem, sized_from="containers")
+
+    @property
+    def is_windows(self) -> bool:
+        return self.os_family.upper().startswith("WINDOWS")
+
+
+class ContainerInstanceInfo(_Model):
+    arn: str
+    ec2_instance_id: str | None = None
+    instance_type: str | None = None
+    lifecycle: Literal["on-demand", "spot"] = "on-demand"
+    registered_cpu_units: int = 0
+    registered_memory_mib: int = 0
+    remaining_cpu_units: int = 0
+    remaining_memory_mib: int = 0
+    running_tasks_count: int = 0
+    pending_tasks_count: int = 0
+    status: str = "ACTIVE"
+    capacity_provider_name: str | None = None
+
+
+class CapacityProviderStrategyItem(_Model):
+    capacity_provider: str
+    weight: int = 0
+    base: int = 0
+
+
+class ServiceInfo(_Model):
+    cluster: str
+    name: str
+    arn: str
+    task_definition: TaskDefinitionInfo
+    current_mode: LaunchMode
+    launch_type: str | None = None
+    capacity_provider_strategy: tuple[CapacityProviderStrategyItem, ...] = ()
+    desired_count: int = 0
+    running_count: int = 0
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class StandaloneFamilyInfo(_Model):
+    """A task family run outside any service (RunTask, scheduled tasks, batch)."""
+
+    cluster: str
+    family: str
+    task_definition: TaskDefinitionInfo
+    current_mode: LaunchMode
+    running_count: int = 0
+
+
+class ClusterInventory(_Model):
+    name: str
+    arn: str
+    container_insights: bool = False
+    capacity_providers: tuple[str, ...] = ()
+    default_capacity_provider_strategy: tuple[CapacityProviderStrategyItem, ...] = ()
+    container_instances: tuple[ContainerInstanceInfo, ...] = ()
+    services: tuple[ServiceInfo, ...] = ()
+    standalone_families: tuple[StandaloneFamilyInfo, ...] = ()
+
+    @property
+    def has_ec2_capacity(self) -> bool:
+        return len(self.container_instances) > 0
+
+
+# --------------------------------------------------------------------------- usage
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSeries:
+    """A regular time series: values[i] covers [start + i*period, start + (i+1)*period).
+
+    NaN means CloudWatch returned no datapoint for that period: "no data", never zero.
+    """
+
+    start: datetime
+    period_seconds: int
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.period_seconds <= 0:
+            raise ValueError("period_seconds must be positive")
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def present(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.values)))
+
+
+TaskCountSource = Literal[
+    "container_insights",
+    "cpu_samplecount",
+    "cpu_samplecount_calibrated",
+    "container_insights_cpu_reserved",
+    "task_ledger",
+    "none",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadUsage:
+    """The time series collected for one workload over the lookback (any may be None)."""
+
+    cpu_avg_pct: MetricSeries | None = None
+    cpu_max_pct: MetricSeries | None = None
+    memory_avg_pct: MetricSeries | None = None
+    memory_max_pct: MetricSeries | None = None
+    task_count: MetricSeries | None = None
+    task_count_source: TaskCountSource = "none"
+    # periods observed as a whole (the lookback), so coverage can be computed
+    expected_periods: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterUsage:
+    cpu_reservation_pct: MetricSeries | None = None
+    memory_reservation_pct: MetricSeries | None = None
+    instance_count: MetricSeries | None = None
+    expected_periods: int = 0
+
+
+class WorkloadFeatures(_Model):
+    """What classification measured; every figure that fed the pattern is here, None when unmeasurable."""
+
+    pattern: Pattern
+    coverage: float = Field(ge=0.0, le=1.0, description="fraction of lookback periods with a datapoint")
+    data_span_hours: float = 0.0
+    duty_cycle: float | None = None
+    avg_tasks: float | None = None
+    median_tasks: float | None = None
+    p95_tasks: float | None = None
+    peak_tasks: float | None = None
+    peak_to_median: float | None = None
+    variability_cv: float | None = None
+    cpu_avg_pct: float | None = None
+    cpu_p95_pct: float | None = None
+    cpu_peak_to_median: float | None = None
+    memory_avg_pct: float | None = None
+    memory_max_pct: float | None = None
+    daily_recurrence: float | None = None
+    hourly_recurrence: float | None = None
+    reasons: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- prices
+
+
+class FargateRates(_Model):
+    """USD per vCPU-hour and per GB-hour for one region, architecture and capacity."""
+
+    vcpu_hour_usd: float = Field(gt=0)
+    gb_hour_usd: float = Field(gt=0)
+
+
+class PriceQuote(_Model):
+    """A priced amount with the arithmetic a person can check by hand."""
+
+    monthly_cost_usd: float
+    arithmetic: str
+    source: str = "embedded"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def round_usd(value: float) -> float:
+    return float(round(value + 0.0, 2))
+
+
+def clamp01(value: float) -> float:
+    if math.isnan(value):
+        return 0.0
+    return max(0.0, min(1.0, value))
+
+
+class WorkloadVerdict(_Model):
+    cluster: str
+    workload: str
+    service: str | None
+    task_family: str
+    verdict: WorkloadVerdictKind
+    current_mode: LaunchMode
+    recommended_mode: LaunchMode
+    pattern: Pattern
+    current_monthly_cost_usd: float
+    recommended_monthly_cost_usd: float
+    monthly_savings_usd: float
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasons: tuple[str, ...]
+    arithmetic: tuple[str, ...] = ()
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClusterVerdict(_Model):
+    cluster: str
+    verdict: ClusterVerdictKind
+    instance_count: int
+    instance_types: dict[str, int] = Field(default_factory=dict)
+    idle_instance_count: int = 0
+    monthly_cost_usd: float
+    wasted_monthly_cost_usd: float
+    cpu_reservation_pct: float | None
+    memory_reservation_pct: float | None
+    binding_resource: Literal["cpu", "memory"] | None = None
+    recommended_instance_count: int | None = None
+    monthly_savings_usd: float = 0.0
+    confidence: float = Field(ge=0.0, le=1.0, default=0.0)
+    reasons: tuple[str, ...]
+    arithmetic: tuple[str, ...] = ()
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClusterError(_Model):
+    cluster: str
+    error: str
+    missing_permission: str | None = None
