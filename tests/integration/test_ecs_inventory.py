@@ -40,9 +40,7 @@ def clients(aws_env: None) -> Iterator[tuple[Any, Any]]:
         # moto moves a task one state further (RUNNING → DEACTIVATING → …) each time it is read, even in
         # RunTask's own answer. "manual" progression only advances after `times` DescribeTasks calls
         # (times=-1 advances on every read), so a huge count keeps the test's tasks RUNNING.
-        state_manager.set_transition(
-            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
-        )
+        state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
         try:
             yield boto3.client("ecs", region_name=REGION), boto3.client("ec2", region_name=REGION)
         finally:
@@ -131,9 +129,7 @@ def test_list_cluster_names_returns_names_not_arns_when_clusters_exist(clients):
         ([], False),
     ],
 )
-def test_read_cluster_reports_container_insights_when_setting_enabled_or_enhanced(
-    clients, settings, expected
-):
+def test_read_cluster_reports_container_insights_when_setting_enabled_or_enhanced(clients, settings, expected):
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="prod", settings=settings)
 
@@ -158,9 +154,7 @@ def test_read_cluster_returns_capacity_providers_and_default_strategy_when_clust
     inventory = EcsInventoryReader(ecs, ec2).read_cluster("prod")
 
     assert inventory.capacity_providers == ("FARGATE", "FARGATE_SPOT")
-    assert [
-        (s.capacity_provider, s.weight, s.base) for s in inventory.default_capacity_provider_strategy
-    ] == [
+    assert [(s.capacity_provider, s.weight, s.base) for s in inventory.default_capacity_provider_strategy] == [
         ("FARGATE", 1, 2),
         ("FARGATE_SPOT", 4, 0),
     ]
@@ -262,9 +256,7 @@ def test_read_cluster_sums_container_sizes_when_task_definition_has_no_task_leve
 def test_read_cluster_takes_service_mode_from_its_strategy_when_service_has_one(clients, strategy, expected):
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="prod", capacityProviders=["FARGATE", "FARGATE_SPOT"])
-    ecs.register_task_definition(
-        family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}]
-    )
+    ecs.register_task_definition(family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}])
     ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=1)
     _set_service_strategy("prod", "api", strategy)
 
@@ -284,9 +276,7 @@ def test_read_cluster_uses_cluster_default_strategy_when_service_has_no_launch_t
         capacityProviders=["FARGATE_SPOT"],
         defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
     )
-    ecs.register_task_definition(
-        family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}]
-    )
+    ecs.register_task_definition(family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}])
     ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=1)
     _set_service_strategy("prod", "api", None)
 
@@ -303,9 +293,7 @@ def test_read_cluster_infers_mode_from_ec2_capacity_when_service_and_cluster_nam
     ecs.create_cluster(clusterName="prod")
     if with_instance:
         _register_instance(ecs, ec2, "prod", "m5.large")
-    ecs.register_task_definition(
-        family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}]
-    )
+    ecs.register_task_definition(family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}])
     ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=1)
     _set_service_strategy("prod", "api", None)
 
@@ -439,9 +427,7 @@ def test_read_cluster_lists_extra_family_as_standalone_when_no_service_uses_it(c
         memory="4096",
     )
 
-    (family,) = (
-        EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["report"]).standalone_families
-    )
+    (family,) = EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["report"]).standalone_families
 
     assert family.family == "report"
     assert family.task_definition.revision == 2
@@ -460,9 +446,7 @@ def test_read_cluster_infers_standalone_mode_from_capacity_when_family_not_farga
         _register_instance(ecs, ec2, "prod", "m5.large")
     _ec2_task_definition(ecs, "batch")
 
-    (family,) = (
-        EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["batch"]).standalone_families
-    )
+    (family,) = EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["batch"]).standalone_families
 
     assert family.current_mode is expected
 
@@ -505,9 +489,7 @@ def _stubbed_cluster_read(ecs: Any, stubber: Stubber) -> None:
         {"clusters": ["prod"], "include": ["SETTINGS", "CONFIGURATIONS"]},
     )
     stubber.add_response("list_container_instances", {"containerInstanceArns": []})
-    stubber.add_response(
-        "list_services", {"serviceArns": ["arn:aws:ecs:us-east-1:123456789012:service/prod/api"]}
-    )
+    stubber.add_response("list_services", {"serviceArns": ["arn:aws:ecs:us-east-1:123456789012:service/prod/api"]})
 
 
 def test_read_cluster_raises_access_denied_naming_describe_services_when_describe_services_denied(aws_env):
@@ -529,9 +511,7 @@ def test_list_cluster_names_raises_throttled_when_aws_keeps_throttling(aws_env):
     ecs = boto3.client("ecs", region_name=REGION)
     ec2 = boto3.client("ec2", region_name=REGION)
     with Stubber(ecs) as stubber:
-        stubber.add_client_error(
-            "list_clusters", service_error_code="ThrottlingException", http_status_code=400
-        )
+        stubber.add_client_error("list_clusters", service_error_code="ThrottlingException", http_status_code=400)
 
         with pytest.raises(ThrottledError):
             EcsInventoryReader(ecs, ec2).list_cluster_names()
@@ -542,9 +522,7 @@ def test_read_cluster_raises_aws_call_error_with_code_when_failure_is_unexpected
     ec2 = boto3.client("ec2", region_name=REGION)
     with Stubber(ecs) as stubber:
         _stubbed_cluster_read(ecs, stubber)
-        stubber.add_client_error(
-            "describe_services", service_error_code="ServerException", http_status_code=500
-        )
+        stubber.add_client_error("describe_services", service_error_code="ServerException", http_status_code=500)
 
         with pytest.raises(AwsCallError) as caught:
             EcsInventoryReader(ecs, ec2).read_cluster("prod")

@@ -108,9 +108,7 @@ def test_fast_store_equals_moto_original_when_data_is_random(period: int, scan_b
     for stat in local_aws.SUPPORTED_STATS:
         queries.append(_query(f"cpu{stat}", "CPUUtilization", dims_web, period, stat))
         queries.append(_query(f"mem{stat}", "MemoryUtilization", dims_web, period, stat, Unit="Percent"))
-        queries.append(
-            _query(f"res{stat}", "CPUReservation", [{"Name": "ClusterName", "Value": "a"}], period, stat)
-        )
+        queries.append(_query(f"res{stat}", "CPUReservation", [{"Name": "ClusterName", "Value": "a"}], period, stat))
         queries.append(_query(f"lonely{stat}", "Lonely", [], period, stat))
     queries.append({**_query("hidden", "CPUUtilization", dims_web, period, "Sum"), "ReturnData": False})
     start = T0 + timedelta(seconds=90)  # off the period grid on purpose
@@ -145,12 +143,8 @@ def test_fast_store_sees_datapoints_put_after_it_indexed():
 def test_fast_store_honours_namespace_when_moto_ignores_it():
     backend = CloudWatchBackend(REGION, ACCOUNT)
     dims = [{"Name": "ClusterName", "Value": "a"}]
-    backend.put_metric_data(
-        "AWS/ECS", [{"MetricName": "M", "Dimensions": dims, "Value": 10.0, "Timestamp": T0}]
-    )
-    backend.put_metric_data(
-        "Other", [{"MetricName": "M", "Dimensions": dims, "Value": 90.0, "Timestamp": T0}]
-    )
+    backend.put_metric_data("AWS/ECS", [{"MetricName": "M", "Dimensions": dims, "Value": 10.0, "Timestamp": T0}])
+    backend.put_metric_data("Other", [{"MetricName": "M", "Dimensions": dims, "Value": 90.0, "Timestamp": T0}])
     query = [
         {
             "Id": "q",
@@ -171,9 +165,7 @@ def test_fast_store_answers_percentiles_with_validation_error_over_http():
         cloudwatch = aws.client("cloudwatch")
         query = _query("q", "M", [{"Name": "A", "Value": "1"}], 300, "p95")
         with pytest.raises(ClientError) as raised:
-            cloudwatch.get_metric_data(
-                MetricDataQueries=[query], StartTime=T0, EndTime=T0 + timedelta(hours=1)
-            )
+            cloudwatch.get_metric_data(MetricDataQueries=[query], StartTime=T0, EndTime=T0 + timedelta(hours=1))
     assert raised.value.response["Error"]["Code"] == "ValidationError"
     assert "p95" in raised.value.response["Error"]["Message"]
 
@@ -220,17 +212,13 @@ def test_seeded_small_fleet_reads_back_through_boto3():
             spot=True,
         )
         td = seed.register_task_definition(ecs, "svc", cpu_units=512, memory_mib=1024, sized_at="containers")
-        seed.create_service(
-            ecs, "small-ec2", "svc", td, desired_count=2, launch_type="EC2", tags={"team": "a"}
-        )
+        seed.create_service(ecs, "small-ec2", "svc", td, desired_count=2, launch_type="EC2", tags={"team": "a"})
         seed.create_fargate_cluster(ecs, "small-fargate", container_insights=False)
         network = seed.create_network(ec2)
         ftd = seed.register_task_definition(
             ecs, "job", cpu_units=1024, memory_mib=2048, architecture="arm64", compatibilities=("FARGATE",)
         )
-        seed.create_service(
-            ecs, "small-fargate", "job", ftd, desired_count=4, launch_type="FARGATE", network=network
-        )
+        seed.create_service(ecs, "small-fargate", "job", ftd, desired_count=4, launch_type="FARGATE", network=network)
         # 0 tasks between runs (the service exists), so RunningTaskCount reports 0 then
         tasks = [v or 0.0 for v in seed.counts(seed.periodic(timeline, 4, 15, every_hour=True, noise=0.0))]
         cpu = seed.steady(timeline, 50.0, 0.1)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from modeshift.domain.models import Architecture, TaskSize
 from modeshift.domain.packing import (
     cheapest_plan,
@@ -64,9 +65,7 @@ def test_registered_memory_uses_observed_else_estimate_when_asked(
 
 
 @pytest.mark.parametrize(("nominal", "observed"), [(8192, 7985), (3840, 3768)])
-def test_registered_memory_estimate_is_conservative_when_aws_figure_is_known(
-    nominal: int, observed: int
-) -> None:
+def test_registered_memory_estimate_is_conservative_when_aws_figure_is_known(nominal: int, observed: int) -> None:
     estimate, estimated = registered_memory_mib(nominal, None)
     assert estimated
     assert estimate <= observed
@@ -187,9 +186,7 @@ def test_plan_for_instances_is_ceiling_of_peak_over_tasks_per_instance_when_plan
     peak_tasks: float, instances: int
 ) -> None:
     # m5.large: 2048 CPU units, 7946 MiB estimated; 1024/2048 tasks: 2 by CPU, 3 by memory
-    plan = plan_for(
-        _task(1024, 2048), peak_tasks, "m5.large", load_embedded_catalog(), "us-east-1", headroom_pct=0
-    )
+    plan = plan_for(_task(1024, 2048), peak_tasks, "m5.large", load_embedded_catalog(), "us-east-1", headroom_pct=0)
     assert plan is not None
     assert plan.tasks_per_instance == 2
     assert plan.binding_resource == "cpu"
@@ -237,9 +234,7 @@ def test_plan_for_returns_none_when_task_does_not_fit_type(task: TaskSize, insta
     ("region", "instance_type"),
     [("eu-west-1", "m5.large"), ("ap-south-1", "c5.large"), ("us-east-1", "c5n.large")],
 )
-def test_plan_for_raises_price_not_found_when_type_is_unpriced_or_unknown(
-    region: str, instance_type: str
-) -> None:
+def test_plan_for_raises_price_not_found_when_type_is_unpriced_or_unknown(region: str, instance_type: str) -> None:
     with pytest.raises(PriceNotFoundError):
         plan_for(_task(256, 512), 1, instance_type, load_embedded_catalog(), region)
 

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from modeshift.adapters.price_list import PriceListReader, usage_type_suffix
 from modeshift.domain.models import Architecture, FargateRates
 from modeshift.domain.pricing import EMBEDDED, PRICE_LIST_API, load_embedded_catalog
@@ -33,9 +34,7 @@ def stubber(client: Any) -> Iterator[Stubber]:
         stub.assert_no_pending_responses()
 
 
-def _product(
-    service_code: str, attributes: dict[str, str], on_demand_usd: str, reserved_usd: str = ""
-) -> str:
+def _product(service_code: str, attributes: dict[str, str], on_demand_usd: str, reserved_usd: str = "") -> str:
     """One PriceList entry as the API sends it: a JSON string with product, terms and version."""
     sku = f"SKU{zlib.crc32(json.dumps(attributes, sort_keys=True).encode()):010d}"
     terms: dict[str, Any] = {
@@ -288,9 +287,7 @@ def test_reader_raises_modeshift_error_when_get_products_fails(
 # --------------------------------------------------------------------------- refresh
 
 
-def test_refresh_marks_api_cells_and_keeps_embedded_rest_when_region_refreshed(
-    client: Any, stubber: Stubber
-) -> None:
+def test_refresh_marks_api_cells_and_keeps_embedded_rest_when_region_refreshed(client: Any, stubber: Stubber) -> None:
     stubber.add_response(
         "get_products",
         _page([_ec2("c5.large", "ap-south-1", "0.0850000000", "APS3-")]),
@@ -316,9 +313,7 @@ def test_refresh_marks_api_cells_and_keeps_embedded_rest_when_region_refreshed(
     assert refreshed.fargate_rates("ap-south-1", X86) == FargateRates(vcpu_hour_usd=0.043, gb_hour_usd=0.0047)
     assert refreshed.fargate_source("ap-south-1", X86) == PRICE_LIST_API
     assert refreshed.fargate_source("ap-south-1", X86, spot=True) == EMBEDDED
-    assert refreshed.fargate_rates("ap-south-1", X86, spot=True) == embedded.fargate_rates(
-        "ap-south-1", X86, spot=True
-    )
+    assert refreshed.fargate_rates("ap-south-1", X86, spot=True) == embedded.fargate_rates("ap-south-1", X86, spot=True)
     assert refreshed.as_of == embedded.as_of
     assert embedded.source == EMBEDDED
 

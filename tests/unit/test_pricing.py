@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from modeshift.domain.models import HOURS_PER_MONTH, Architecture, FargateRates, TaskSize
 from modeshift.domain.pricing import (
     EMBEDDED,
@@ -120,11 +121,7 @@ def test_fargate_size_is_valid_covering_and_minimal_when_request_fits(asked: tup
     assert size.memory_mib >= memory_mib
     for cpu, mem in VALID_FARGATE_SIZES:
         covers = cpu >= cpu_units and mem >= memory_mib
-        smaller = (
-            cpu <= size.cpu_units
-            and mem <= size.memory_mib
-            and (cpu, mem) != (size.cpu_units, size.memory_mib)
-        )
+        smaller = cpu <= size.cpu_units and mem <= size.memory_mib and (cpu, mem) != (size.cpu_units, size.memory_mib)
         assert not (covers and smaller), f"{(cpu, mem)} is smaller and still covers {asked}"
 
 
@@ -223,9 +220,7 @@ def test_catalog_fargate_rates_raise_naming_region_and_arch_when_missing(
         ("ap-northeast-1", "c5.2xlarge", 0.428),
     ],
 )
-def test_catalog_ec2_price_matches_aws_facts_when_priced(
-    region: str, instance_type: str, hourly: float
-) -> None:
+def test_catalog_ec2_price_matches_aws_facts_when_priced(region: str, instance_type: str, hourly: float) -> None:
     catalog = load_embedded_catalog()
     assert catalog.has_ec2_price(region, instance_type)
     assert catalog.ec2_hourly_usd(region, instance_type) == pytest.approx(hourly)
@@ -240,9 +235,7 @@ def test_catalog_ec2_price_matches_aws_facts_when_priced(
         ("mars-north-1", "m5.large"),
     ],
 )
-def test_catalog_ec2_price_raises_price_not_found_when_not_in_catalog(
-    region: str, instance_type: str
-) -> None:
+def test_catalog_ec2_price_raises_price_not_found_when_not_in_catalog(region: str, instance_type: str) -> None:
     catalog = load_embedded_catalog()
     assert not catalog.has_ec2_price(region, instance_type)
     with pytest.raises(PriceNotFoundError, match="price not in catalog"):
@@ -389,12 +382,9 @@ def test_fargate_monthly_cost_matches_formula_when_priced(
 
 
 def test_fargate_monthly_cost_shows_known_example_when_two_point_four_tasks() -> None:
-    quote = fargate_monthly_cost(
-        TaskSize(cpu_units=512, memory_mib=1024), US_EAST_1, 2.4, label="Fargate Spot"
-    )
+    quote = fargate_monthly_cost(TaskSize(cpu_units=512, memory_mib=1024), US_EAST_1, 2.4, label="Fargate Spot")
     assert quote.arithmetic == (
-        "Fargate Spot: 2.4 tasks avg × (0.5 vCPU × $0.04048 + 1 GB × $0.004445) × 730 h × (1 − 0%) "
-        "= $43.25/month"
+        "Fargate Spot: 2.4 tasks avg × (0.5 vCPU × $0.04048 + 1 GB × $0.004445) × 730 h × (1 − 0%) = $43.25/month"
     )
 
 

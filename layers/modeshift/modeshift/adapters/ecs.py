@@ -204,9 +204,7 @@ class EcsInventoryReader:
         has_ec2_capacity = bool(container_instances)
         services = self._services(cluster_name, default_strategy, has_ec2_capacity)
         service_families = {service.task_definition.family for service in services}
-        standalone = self._standalone_families(
-            cluster_name, service_families, extra_families, has_ec2_capacity
-        )
+        standalone = self._standalone_families(cluster_name, service_families, extra_families, has_ec2_capacity)
         return ClusterInventory(
             name=cluster["clusterName"],
             arn=cluster["clusterArn"],
@@ -220,9 +218,7 @@ class EcsInventoryReader:
 
     def _describe_cluster(self, cluster_name: str) -> dict[str, Any]:
         with _mapped_errors("ecs:DescribeClusters", cluster_name):
-            response = self._ecs.describe_clusters(
-                clusters=[cluster_name], include=["SETTINGS", "CONFIGURATIONS"]
-            )
+            response = self._ecs.describe_clusters(clusters=[cluster_name], include=["SETTINGS", "CONFIGURATIONS"])
         clusters = response.get("clusters", [])
         # A deleted cluster lingers as INACTIVE for a while: it has nothing left to advise on.
         if not clusters or clusters[0].get("status") == "INACTIVE":
@@ -253,9 +249,7 @@ class EcsInventoryReader:
         services: list[ServiceInfo] = []
         for batch in _chunks(arns, DESCRIBE_SERVICES_BATCH):
             with _mapped_errors("ecs:DescribeServices", cluster_name):
-                response = self._ecs.describe_services(
-                    cluster=cluster_name, services=list(batch), include=["TAGS"]
-                )
+                response = self._ecs.describe_services(cluster=cluster_name, services=list(batch), include=["TAGS"])
             for failure in response.get("failures", []):
                 self.warnings.append(
                     f"cluster {cluster_name}: service {failure.get('arn')} could not be described "
@@ -339,9 +333,7 @@ class EcsInventoryReader:
         except AwsCallError as exc:
             if exc.code not in _TASK_DEFINITION_GONE_CODES:
                 raise
-            self.warnings.append(
-                f"{context}: task definition {reference} could not be described ({exc.code})"
-            )
+            self.warnings.append(f"{context}: task definition {reference} could not be described ({exc.code})")
             return None
         return response["taskDefinition"]
 
@@ -365,9 +357,7 @@ class EcsInventoryReader:
             task_memory_mib=task_memory,
             container_cpu_units=sum(int(c.get("cpu") or 0) for c in containers),
             # The hard limit when set, else the soft reservation: what the scheduler reserves per container.
-            container_memory_mib=sum(
-                int(c.get("memory") or c.get("memoryReservation") or 0) for c in containers
-            ),
+            container_memory_mib=sum(int(c.get("memory") or c.get("memoryReservation") or 0) for c in containers),
             architecture=Architecture.ARM64
             if str(platform.get("cpuArchitecture", "")).upper() == "ARM64"
             else Architecture.X86_64,
@@ -386,9 +376,7 @@ class EcsInventoryReader:
         raw_instances: list[dict[str, Any]] = []
         for batch in _chunks(arns, DESCRIBE_CONTAINER_INSTANCES_BATCH):
             with _mapped_errors("ecs:DescribeContainerInstances", cluster_name):
-                response = self._ecs.describe_container_instances(
-                    cluster=cluster_name, containerInstances=list(batch)
-                )
+                response = self._ecs.describe_container_instances(cluster=cluster_name, containerInstances=list(batch))
             raw_instances.extend(response.get("containerInstances", []))
             for failure in response.get("failures", []):
                 self.warnings.append(
@@ -396,9 +384,7 @@ class EcsInventoryReader:
                     f"({failure.get('reason')})"
                 )
 
-        ec2_details = self._ec2_instances(
-            [raw["ec2InstanceId"] for raw in raw_instances if raw.get("ec2InstanceId")]
-        )
+        ec2_details = self._ec2_instances([raw["ec2InstanceId"] for raw in raw_instances if raw.get("ec2InstanceId")])
         return tuple(self._container_instance(raw, ec2_details) for raw in raw_instances)
 
     def _ec2_instances(self, instance_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -419,15 +405,11 @@ class EcsInventoryReader:
                             found[instance["InstanceId"]] = instance
         return found
 
-    def _container_instance(
-        self, raw: dict[str, Any], ec2_details: dict[str, dict[str, Any]]
-    ) -> ContainerInstanceInfo:
+    def _container_instance(self, raw: dict[str, Any], ec2_details: dict[str, dict[str, Any]]) -> ContainerInstanceInfo:
         instance_id = raw.get("ec2InstanceId")
         ec2 = ec2_details.get(instance_id or "", {})
         attributes = {attr["name"]: attr.get("value") for attr in raw.get("attributes", []) if "name" in attr}
-        lifecycle: Literal["on-demand", "spot"] = (
-            "spot" if ec2.get("InstanceLifecycle") == "spot" else "on-demand"
-        )
+        lifecycle: Literal["on-demand", "spot"] = "spot" if ec2.get("InstanceLifecycle") == "spot" else "on-demand"
         return ContainerInstanceInfo(
             arn=raw["containerInstanceArn"],
             ec2_instance_id=instance_id,

@@ -101,9 +101,7 @@ class PriceListReader:
             if code in _ACCESS_DENIED_CODES:
                 raise AccessDeniedError(_PERMISSION) from None
             if code in _THROTTLING_CODES:
-                raise ThrottledError(
-                    f"{_OPERATION} kept being throttled: {error.get('Message', '')}"
-                ) from None
+                raise ThrottledError(f"{_OPERATION} kept being throttled: {error.get('Message', '')}") from None
             raise AwsCallError(_OPERATION, code, str(error.get("Message", ""))) from None
         except BotoCoreError as exc:
             raise AwsCallError(_OPERATION, type(exc).__name__, str(exc)) from None
@@ -164,9 +162,7 @@ class PriceListReader:
             for instance_type in dict.fromkeys(instance_types)
             if (price := self.ec2_on_demand_hourly_usd(region, instance_type)) is not None
         }
-        return catalog.with_prices(
-            region, fargate=self.fargate_rates(region), ec2_on_demand=ec2, source=PRICE_LIST_API
-        )
+        return catalog.with_prices(region, fargate=self.fargate_rates(region), ec2_on_demand=ec2, source=PRICE_LIST_API)
 
 
 __all__ = ["PriceListReader", "on_demand_usd_prices", "usage_type_suffix"]

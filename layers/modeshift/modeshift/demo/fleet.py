@@ -213,9 +213,7 @@ class _Seeder:
         t = self.timeline
         dims = seed.dimensions(ClusterName=cluster.name)
         cpu = _reservation_pct(t, cpu_loads, cluster.registered_cpu_units, _seed_for(cluster.name, "cpu"))
-        memory = _reservation_pct(
-            t, memory_loads, cluster.registered_memory_mib, _seed_for(cluster.name, "mem")
-        )
+        memory = _reservation_pct(t, memory_loads, cluster.registered_memory_mib, _seed_for(cluster.name, "mem"))
         cw = self.clients.cloudwatch
         self.datapoints += seed.put_series(
             cw, seed.AWS_ECS, "CPUReservation", dims, t.start, t.period_seconds, cpu, unit="Percent"
@@ -408,9 +406,7 @@ def _seed_batch(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
     td = seed.register_task_definition(
         clients.ecs, NIGHTLY_FAMILY, cpu_units=NIGHTLY_CPU_UNITS, memory_mib=NIGHTLY_MEMORY_MIB
     )
-    running = seed.periodic(
-        t, NIGHTLY_TASKS, NIGHTLY_RUN_MINUTES, daily_at_hour=NIGHTLY_AT_HOUR_UTC, noise=0.0
-    )
+    running = seed.periodic(t, NIGHTLY_TASKS, NIGHTLY_RUN_MINUTES, daily_at_hour=NIGHTLY_AT_HOUR_UTC, noise=0.0)
     cpu_used = seed.periodic(
         t,
         NIGHTLY_TASKS * NIGHTLY_CPU_UNITS * NIGHTLY_CPU_USED_FRACTION,
@@ -499,8 +495,7 @@ def _seed_fargate(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
 
     # The periodic service exists all the time: 0 tasks between runs, not "no service".
     reports_tasks = [
-        v or 0.0
-        for v in seed.counts(seed.periodic(t, REPORTS_TASKS, REPORTS_RUN_MINUTES, every_hour=True, noise=0.0))
+        v or 0.0 for v in seed.counts(seed.periodic(t, REPORTS_TASKS, REPORTS_RUN_MINUTES, every_hour=True, noise=0.0))
     ]
     search_tasks = seed.short(t, seed.counts(seed.steady(t, SEARCH_BETA_TASKS, TASK_NOISE)), SEARCH_BETA_DAYS)
     specs = [

@@ -68,18 +68,14 @@ class Timeline:
     count: int
 
     @classmethod
-    def ending(
-        cls, now: datetime, days: float = LOOKBACK_DAYS, period_seconds: int = PERIOD_SECONDS
-    ) -> Timeline:
+    def ending(cls, now: datetime, days: float = LOOKBACK_DAYS, period_seconds: int = PERIOD_SECONDS) -> Timeline:
         """`days` of periods ending at `now` floored to the period (UTC)."""
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
         epoch = int(now.timestamp())
         end = datetime.fromtimestamp(epoch - epoch % period_seconds, tz=UTC)
         count = round(days * SECONDS_PER_DAY / period_seconds)
-        return cls(
-            start=end - timedelta(seconds=count * period_seconds), period_seconds=period_seconds, count=count
-        )
+        return cls(start=end - timedelta(seconds=count * period_seconds), period_seconds=period_seconds, count=count)
 
     @property
     def end(self) -> datetime:
@@ -164,9 +160,7 @@ def periodic(
     return _as_list(values, running)
 
 
-def idle(
-    timeline: Timeline, level: float = 0.3, noise: float = 0.3, *, seed: int = DEFAULT_SEED
-) -> list[float | None]:
+def idle(timeline: Timeline, level: float = 0.3, noise: float = 0.3, *, seed: int = DEFAULT_SEED) -> list[float | None]:
     """Something running but doing almost nothing (CPU a fraction of a percent)."""
     return steady(timeline, level, noise, seed=seed)
 
@@ -231,9 +225,7 @@ def put_series(
             item["Unit"] = unit
         items.append(item)
     for first in range(0, len(items), PUT_METRIC_DATA_MAX_ITEMS):
-        cloudwatch.put_metric_data(
-            Namespace=namespace, MetricData=items[first : first + PUT_METRIC_DATA_MAX_ITEMS]
-        )
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=items[first : first + PUT_METRIC_DATA_MAX_ITEMS])
     return len(items)
 
 
@@ -367,9 +359,9 @@ def create_ec2_cluster(
     whatever the type: read what was registered from the result, never assume the type's size.
     """
     cluster_arn = str(
-        ecs.create_cluster(clusterName=name, settings=container_insights_settings(container_insights))[
-            "cluster"
-        ]["clusterArn"]
+        ecs.create_cluster(clusterName=name, settings=container_insights_settings(container_insights))["cluster"][
+            "clusterArn"
+        ]
     )
     run_kwargs: dict[str, Any] = {
         "ImageId": image_id or ecs_optimized_image_id(ec2, architecture),
@@ -435,12 +427,10 @@ def create_ec2_cluster(
 def create_network(ec2: Any, cidr: str = "10.42.0.0/16") -> AwsVpc:
     """A VPC, one subnet and one security group for awsvpc (Fargate) services."""
     vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"))["Subnet"][
-        "SubnetId"
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"))["Subnet"]["SubnetId"]
+    group_id = ec2.create_security_group(GroupName="modeshift-demo", Description="modeshift demo", VpcId=vpc_id)[
+        "GroupId"
     ]
-    group_id = ec2.create_security_group(
-        GroupName="modeshift-demo", Description="modeshift demo", VpcId=vpc_id
-    )["GroupId"]
     return AwsVpc(subnets=(str(subnet_id),), security_groups=(str(group_id),))
 
 

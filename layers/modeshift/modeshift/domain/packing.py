@@ -55,14 +55,8 @@ def instance_fit(
     if task.cpu_units <= 0 and task.memory_mib <= 0:
         raise ValueError("a task that reserves neither CPU nor memory cannot be packed")
     usable = 1 - headroom_pct / 100
-    by_memory = (
-        math.floor(registered_memory_mib * usable / task.memory_mib + _EPSILON)
-        if task.memory_mib > 0
-        else None
-    )
-    by_cpu = (
-        math.floor(registered_cpu_units * usable / task.cpu_units + _EPSILON) if task.cpu_units > 0 else None
-    )
+    by_memory = math.floor(registered_memory_mib * usable / task.memory_mib + _EPSILON) if task.memory_mib > 0 else None
+    by_cpu = math.floor(registered_cpu_units * usable / task.cpu_units + _EPSILON) if task.cpu_units > 0 else None
     if by_memory is None or (by_cpu is not None and by_cpu < by_memory):
         return InstanceFit(max(by_cpu or 0, 0), "cpu")
     return InstanceFit(max(by_memory, 0), "memory")

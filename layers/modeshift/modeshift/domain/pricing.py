@@ -254,8 +254,7 @@ def fargate_size(cpu_units: int, memory_mib: int, rates: FargateRates | None = N
         cpu, mem = min(
             covering,
             key=lambda size: (
-                size[0] / CPU_UNITS_PER_VCPU * rates.vcpu_hour_usd
-                + size[1] / MIB_PER_GIB * rates.gb_hour_usd,
+                size[0] / CPU_UNITS_PER_VCPU * rates.vcpu_hour_usd + size[1] / MIB_PER_GIB * rates.gb_hour_usd,
                 size,
             ),
         )
