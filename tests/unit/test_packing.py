@@ -222,10 +222,10 @@ def test_plan_for_quotes_price_list_source_when_price_was_refreshed() -> None:
 
 @pytest.mark.parametrize(
     ("task", "instance_type"),
-    [(_task(1024, 4096), "c5.large"), (_task(4096, 1024), "m5.large"), (_task(2048, 2048), "m5.large")],
+    [(_task(1024, 4096), "c5.large"), (_task(4096, 1024), "m5.large"), (_task(2048, 8192), "m5.large")],
 )
 def test_plan_for_returns_none_when_task_does_not_fit_type(task: TaskSize, instance_type: str) -> None:
-    # c5.large registers about 3973 MiB; 2048 CPU units with 10 % headroom leave 1843
+    # c5.large registers about 3973 MiB, m5.large 2048 CPU units and about 7946 MiB
     plan = plan_for(task, 3, instance_type, load_embedded_catalog(), "us-east-1", headroom_pct=10)
     assert plan is None
 
@@ -299,8 +299,20 @@ def test_cheapest_plan_returns_none_when_no_priced_candidate_of_architecture(
 
 
 def test_cheapest_plan_returns_none_when_task_fits_no_candidate() -> None:
-    plan = cheapest_plan(_task(16384, 122880), 1, load_embedded_catalog(), "us-east-1", X86)
+    plan = cheapest_plan(_task(16384, 131072), 1, load_embedded_catalog(), "us-east-1", X86)
     assert plan is None
+
+
+@pytest.mark.parametrize(("peak", "headroom", "expected"), [(4, 0, 2), (4, 10, 3), (8, 10, 5), (8, 50, 8), (3, 10, 3)])
+def test_plan_for_keeps_headroom_at_fleet_level_when_tasks_divide_instances_exactly(
+    peak: int, headroom: float, expected: int
+) -> None:
+    # 1024/1024 tasks: an m5.large holds 2 on its 2048 CPU units; per-instance headroom would make it 1
+    plan = plan_for(_task(1024, 1024), peak, "m5.large", load_embedded_catalog(), "us-east-1", headroom_pct=headroom)
+    assert plan is not None
+    assert plan.tasks_per_instance == 2
+    assert plan.instances == expected
+    assert plan.instances_exact == pytest.approx(peak / 2 / (1 - headroom / 100))
 
 
 def test_cheapest_plan_prefers_fewer_instances_when_costs_tie() -> None:

@@ -191,13 +191,13 @@ def expected_fargate_monthly(
     return avg_tasks * task_hour * HOURS * (1 - discount_pct / 100)
 
 
-def independent_tasks_per_instance(instance_type: str, cpu_units: int, memory_mib: int, headroom_pct: int) -> int:
-    """floor(registered × (100 − headroom) / 100 / need), on 97 % of nominal memory, in exact integers."""
+def independent_tasks_per_instance(instance_type: str, cpu_units: int, memory_mib: int) -> int:
+    """floor(registered / need) on 97 % of nominal memory, in exact integers (headroom is fleet-level)."""
     shape = CATALOG.instance_shape(instance_type)
     assert shape is not None
     registered_mib = (shape.memory_mib * 97) // 100
-    by_cpu = (shape.vcpu * 1024 * (100 - headroom_pct)) // (100 * cpu_units)
-    by_memory = (registered_mib * (100 - headroom_pct)) // (100 * memory_mib)
+    by_cpu = (shape.vcpu * 1024) // cpu_units
+    by_memory = registered_mib // memory_mib
     return min(by_cpu, by_memory)
 
 
@@ -217,10 +217,12 @@ def expected_cheapest_ec2_monthly(
         # burstable T types are never candidates for a steady load (CPU credits)
         if shape is None or shape.architecture != X86 or instance_type.startswith("t"):
             continue
-        per_instance = independent_tasks_per_instance(instance_type, cpu_units, memory_mib, headroom_pct)
+        per_instance = independent_tasks_per_instance(instance_type, cpu_units, memory_mib)
         if per_instance == 0:
             continue
-        instances = -(-peak_tasks // per_instance)
+        # fleet-level headroom: the packed instance count kept at (100 − headroom) % of the fleet
+        packed = -(-peak_tasks // per_instance)
+        instances = -(-packed * 100 // (100 - headroom_pct))
         best = min(best, instances * (hourly * (1 - discount_pct / 100) + operator_usd_per_hour) * HOURS)
     return best
 
@@ -288,7 +290,7 @@ EC2_STEADY_LARGE = [
 def test_advise_workload_keeps_ec2_when_steady_large_and_fargate_dearer_than_packed_ec2(
     cpu: int, memory: int, tasks: int, instance_type: str, ec2_discount: float, goal: Goal
 ) -> None:
-    options = PolicyOptions(goal=goal, ec2_discount_pct=ec2_discount)
+    options = PolicyOptions(goal=goal, ec2_discount_pct=ec2_discount, headroom_pct=10)
     subject = make_subject(make_task_definition(cpu, memory), LaunchMode.EC2)
     features = make_features(Pattern.STEADY, avg_tasks=tasks, peak_tasks=tasks)
     share = 2 * expected_fargate_monthly(tasks, cpu, memory)  # today's share is bloated by idle capacity
@@ -296,10 +298,10 @@ def test_advise_workload_keeps_ec2_when_steady_large_and_fargate_dearer_than_pac
     verdict = advise_workload(subject, features, PRICES, options, make_share(share, instance_type))
 
     # the premise: Fargate costs more than the workload would on well-packed instances of its cluster's type
-    per_instance = independent_tasks_per_instance(instance_type, cpu, memory, 10)
+    per_instance = independent_tasks_per_instance(instance_type, cpu, memory)
     operator = 0.02 if goal is Goal.BALANCED else 0.0
     hourly = CATALOG.ec2_hourly_usd(REGION, instance_type)
-    packed = tasks / per_instance * (hourly * (1 - ec2_discount / 100) + operator) * HOURS
+    packed = tasks / per_instance / 0.9 * (hourly * (1 - ec2_discount / 100) + operator) * HOURS
     assert expected_fargate_monthly(tasks, cpu, memory) > packed
     assert verdict.verdict is WorkloadVerdictKind.KEEP
     assert verdict.recommended_mode is verdict.current_mode is LaunchMode.EC2
@@ -365,7 +367,7 @@ def test_advise_workload_keeps_ec2_when_real_saving_is_below_threshold_though_pa
 FARGATE_LARGE_STEADY = [
     # 40 × 2 vCPU / 4 GiB: on-demand EC2 with 10 % headroom costs more than Fargate, a Savings Plan tips it
     pytest.param(2048, 4096, 40, 30.0, id="40x2048-with-ec2-savings-plan"),
-    pytest.param(256, 512, 40, 40.0, id="40x256-with-ec2-savings-plan"),
+    pytest.param(256, 512, 40, 50.0, id="40x256-with-ec2-savings-plan"),
 ]
 
 
@@ -374,7 +376,7 @@ FARGATE_LARGE_STEADY = [
 def test_advise_workload_moves_to_ec2_when_fargate_large_steady_and_price_matters(
     cpu: int, memory: int, tasks: int, ec2_discount: float, goal: Goal, operator_usd_per_hour: float
 ) -> None:
-    options = PolicyOptions(goal=goal, ec2_discount_pct=ec2_discount)
+    options = PolicyOptions(goal=goal, ec2_discount_pct=ec2_discount, headroom_pct=10)
     subject = make_subject(make_task_definition(cpu, memory), LaunchMode.FARGATE)
 
     verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=tasks), PRICES, options)
@@ -413,12 +415,26 @@ def test_advise_workload_states_break_even_ec2_discount_that_flips_it_when_list_
 def test_advise_workload_keeps_fargate_when_large_steady_on_list_prices_and_ec2_headroom_costs_more() -> None:
     """40 × 2 vCPU / 4 GiB: with 10 % headroom no on-demand fleet beats Fargate at list prices."""
     subject = make_subject(make_task_definition(2048, 4096), LaunchMode.FARGATE)
-    verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=40), PRICES, PolicyOptions())
+    options = PolicyOptions(headroom_pct=10)
+    verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=40), PRICES, options)
 
     ec2 = expected_cheapest_ec2_monthly(2048, 4096, 40, discount_pct=0.0, operator_usd_per_hour=0.02)
     assert ec2 > expected_fargate_monthly(40, 2048, 4096)
     assert verdict.verdict is WorkloadVerdictKind.KEEP
     assert verdict.recommended_mode is LaunchMode.FARGATE
+
+
+def test_advise_workload_moves_to_ec2_at_list_prices_when_fargate_rounds_memory_up_and_no_headroom() -> None:
+    """40 × 2 vCPU / 3 GiB: Fargate bills 4 GiB each, while 8 fit a c5.4xlarge's registered memory."""
+    subject = make_subject(make_task_definition(2048, 3072), LaunchMode.FARGATE)
+    verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=40), PRICES, PolicyOptions())
+
+    fargate = expected_fargate_monthly(40, 2048, 4096)  # the smallest valid Fargate size for 2048/3072
+    ec2 = expected_cheapest_ec2_monthly(2048, 3072, 40, discount_pct=0.0, operator_usd_per_hour=0.02, headroom_pct=0)
+    assert verdict.verdict is WorkloadVerdictKind.MOVE_TO_EC2
+    assert verdict.current_monthly_cost_usd == cents(fargate)
+    assert verdict.recommended_monthly_cost_usd == cents(ec2)
+    assert verdict.evidence["costs_by_mode"]["ec2_packing"]["tasks_per_instance"] >= 2
 
 
 @pytest.mark.parametrize(("cpu", "memory", "tasks", "ec2_discount"), FARGATE_LARGE_STEADY)

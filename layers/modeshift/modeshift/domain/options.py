@@ -44,8 +44,9 @@ class PolicyOptions(BaseModel):
     ec2_spot_discount_pct: float = Field(default=55.0, ge=0, lt=100)
     min_savings_usd: float = Field(default=10.0, ge=0)
     min_savings_pct: float = Field(default=10.0, ge=0, le=100)
-    # packing headroom kept free on each instance, percent of registered CPU and memory
-    headroom_pct: float = Field(default=10.0, ge=0, lt=100)
+    # capacity kept free across an EC2 fleet, percent: 100 − the capacity provider's target capacity
+    # (ECS managed scaling defaults to a target of 100 %, hence 0)
+    headroom_pct: float = Field(default=0.0, ge=0, lt=100)
     # a workload reserving fewer vCPUs than this on average is "small"
     small_workload_vcpu: float = Field(default=2.0, ge=0)
     # a steady workload reserving at least this many vCPUs on average is "large"

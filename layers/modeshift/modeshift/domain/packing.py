@@ -81,6 +81,8 @@ class PackingPlan:
     monthly: PriceQuote
     registered_memory_mib: int
     memory_estimated: bool
+    # instances the peak needs with headroom, before rounding up: a workload sharing a cluster pays this
+    instances_exact: float = 0.0
 
 
 def plan_for(
@@ -96,8 +98,10 @@ def plan_for(
     operator_weight: float = 1.0,
     observed_registered_memory: Mapping[str, int] | None = None,
 ) -> PackingPlan | None:
-    """Instances = ceil(peak tasks / tasks per instance), priced on the catalog's on-demand rate.
+    """Instances = ⌈⌈peak tasks ÷ tasks per instance⌉ ÷ (1 − headroom)⌉, at the catalog's on-demand rate.
 
+    Headroom is kept at fleet level, as ECS managed scaling's target capacity keeps it: per-instance
+    headroom would lose a whole task slot on every instance that the task size divides exactly.
     None when not even one task fits the type. Raises PriceNotFoundError when the catalog has no price
     or no shape for the type: a plan is never priced on a guess.
     """
@@ -109,10 +113,14 @@ def plan_for(
     hourly_usd = catalog.ec2_hourly_usd(region, instance_type)
     observed = (observed_registered_memory or {}).get(instance_type)
     memory_mib, estimated = registered_memory_mib(shape.memory_mib, observed)
-    fit = instance_fit(task, shape.cpu_units, memory_mib, headroom_pct)
+    if not 0 <= headroom_pct < 100:
+        raise ValueError(f"headroom_pct must be in [0, 100), got {headroom_pct}")
+    fit = instance_fit(task, shape.cpu_units, memory_mib, 0.0)
     if fit.tasks == 0:
         return None
-    instances = max(math.ceil(peak_tasks / fit.tasks - _EPSILON), 0)
+    usable = 1 - headroom_pct / 100
+    packed = max(math.ceil(peak_tasks / fit.tasks - _EPSILON), 0)
+    instances = max(math.ceil(packed / usable - _EPSILON), 0)
     monthly = ec2_monthly_cost(
         instance_type,
         hourly_usd,
@@ -131,6 +139,7 @@ def plan_for(
         monthly=monthly,
         registered_memory_mib=memory_mib,
         memory_estimated=estimated,
+        instances_exact=peak_tasks / fit.tasks / usable,
     )
 
 

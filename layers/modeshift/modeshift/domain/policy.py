@@ -385,7 +385,7 @@ def _price_options(
         costs.ec2_plan = plan
         if ec2_share is not None:
             # On a shared cluster a workload pays for the fraction of instances its peak occupies.
-            instances = peak_tasks / plan.tasks_per_instance
+            instances = plan.instances_exact
             costs.ec2_packed = ec2_monthly_cost(
                 plan.instance_type,
                 plan.hourly_usd,

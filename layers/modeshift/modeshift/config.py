@@ -1,0 +1,107 @@
+"""Settings: MODESHIFT_* environment variables validated once into one model (the README documents each)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modeshift.domain.models import Goal
+from modeshift.domain.options import PolicyOptions
+from modeshift.errors import ConfigurationError
+
+ENV_PREFIX = "MODESHIFT_"
+
+
+class Settings(BaseModel):
+    """Everything an analysis run needs besides AWS credentials (which the SDK resolves itself)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str | None = None
+    clusters: tuple[str, ...] = ()
+    lookback_days: int = Field(default=14, ge=1, le=455)
+    metric_period_seconds: int = Field(default=300, ge=60)
+    goal: Goal = Goal.BALANCED
+    min_savings_usd: float = Field(default=10.0, ge=0)
+    min_savings_pct: float = Field(default=10.0, ge=0, le=100)
+    ec2_discount_pct: float = Field(default=0.0, ge=0, lt=100)
+    fargate_discount_pct: float = Field(default=0.0, ge=0, lt=100)
+    ec2_spot_discount_pct: float = Field(default=55.0, ge=0, lt=100)
+    operator_cost_per_instance_hour_usd: float = Field(default=0.02, ge=0)
+    headroom_pct: float = Field(default=0.0, ge=0, lt=100)
+    allow_fargate_spot: bool = True
+    use_price_list_api: bool = False
+    # DynamoDB table holding the task ledger (and verdict state, for the deployed app); optional
+    table_name: str | None = None
+
+    @field_validator("clusters", mode="before")
+    @classmethod
+    def _split_clusters(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    def policy_options(self) -> PolicyOptions:
+        return PolicyOptions(
+            goal=self.goal,
+            operator_cost_per_instance_hour_usd=self.operator_cost_per_instance_hour_usd,
+            ec2_discount_pct=self.ec2_discount_pct,
+            fargate_discount_pct=self.fargate_discount_pct,
+            ec2_spot_discount_pct=self.ec2_spot_discount_pct,
+            min_savings_usd=self.min_savings_usd,
+            min_savings_pct=self.min_savings_pct,
+            headroom_pct=self.headroom_pct,
+            allow_fargate_spot=self.allow_fargate_spot,
+        )
+
+    def merged(self, **overrides: Any) -> Settings:
+        """A copy with the given non-None values replaced, validated again."""
+        values = self.model_dump()
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return build_settings(values)
+
+
+def build_settings(values: Mapping[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(dict(values))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read MODESHIFT_<FIELD> variables (e.g. MODESHIFT_LOOKBACK_DAYS=14); unknown MODESHIFT_ names are errors."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    known = set(Settings.model_fields)
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        field = name[len(ENV_PREFIX) :].lower()
+        if field not in known:
+            # Only the documented names are settings; a typo must not be silently ignored.
+            raise ConfigurationError(f"unknown setting {name}; see the README's configuration table")
+        if raw.strip() == "":
+            continue
+        values[field] = _coerce(raw)
+    if "region" not in values:
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+    return build_settings(values)
+
+
+def _coerce(raw: str) -> Any:
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text

@@ -1,0 +1,383 @@
+"""The analysis use case: collect -> classify -> price -> advise, shared by the CLI and the Lambda handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import numpy as np
+
+from modeshift.adapters.cloudwatch import (
+    CloudWatchMetricLister,
+    CloudWatchMetricsReader,
+    MetricQuery,
+    align_window,
+    choose_period,
+)
+from modeshift.adapters.ecs import EcsInventoryReader
+from modeshift.aws import AwsClients
+from modeshift.config import Settings
+from modeshift.domain.classify import classify_workloads, summarize_cluster_usage
+from modeshift.domain.models import (
+    ClusterError,
+    ClusterInventory,
+    ClusterUsage,
+    ClusterVerdict,
+    LaunchMode,
+    MetricSeries,
+    TaskCountSource,
+    WorkloadUsage,
+    WorkloadVerdict,
+)
+from modeshift.domain.policy import (
+    PricingContext,
+    WorkloadSubject,
+    advise_cluster,
+    advise_workload,
+    allocate_cluster_cost,
+    assess_cluster,
+    reserved_units,
+)
+from modeshift.domain.pricing import PriceCatalog, load_embedded_catalog
+from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
+from modeshift.errors import AccessDeniedError, ClusterNotFoundError, ModeshiftError
+
+ECS_NS = "AWS/ECS"
+CI_NS = "ECS/ContainerInsights"
+# Calibrate a SampleCount-based task estimate when it disagrees with today's desired count by more
+# than this factor (metrics published coarser than once a minute per task, as synthetic data is).
+_CALIBRATION_TOLERANCE = 1.5
+
+Progress = Callable[[str], None]
+
+
+def _no_progress(_: str) -> None:
+    return None
+
+
+@dataclass
+class _Workload:
+    subject: WorkloadSubject
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Collected:
+    inventories: list[ClusterInventory]
+    errors: list[ClusterError]
+    warnings: list[str]
+
+
+def analyze(
+    settings: Settings,
+    clients: AwsClients,
+    now: datetime,
+    progress: Progress = _no_progress,
+) -> AnalysisReport:
+    """Read the account (read-only), judge every workload and cluster, and return the report."""
+    clients.check_credentials()
+    region = clients.region
+    catalog = load_embedded_catalog()
+    collected = _collect_inventory(settings, clients, progress)
+
+    pricing_notes: list[str] = []
+    if settings.use_price_list_api:
+        catalog, note = _refresh_prices(catalog, clients, region, collected.inventories)
+        pricing_notes.append(note)
+    else:
+        pricing_notes.append("figures from the embedded catalog, not the Price List API")
+
+    period = choose_period(settings.lookback_days, settings.metric_period_seconds)
+    start, end, n_periods = align_window(now, settings.lookback_days, period)
+    workloads, cluster_keys, queries = _plan_queries(collected.inventories, period)
+    progress(f"fetching {len(queries)} metric series ({n_periods} periods of {period} s each)")
+    reader = CloudWatchMetricsReader(
+        clients.client("cloudwatch"),
+        on_progress=lambda done, total: progress(f"metrics: call {done}/{total}"),
+    )
+    series = reader.fetch(queries, start, end)
+    # Container Insights clusters whose RunningTaskCount came back empty fall back to SampleCount.
+    series.update(_fetch_fallback_counts(reader, workloads, series, period, start, end))
+
+    usages = [_usage(w, series, period, n_periods) for w in workloads]
+    for w, usage in zip(workloads, usages, strict=True):
+        w.subject = replace(w.subject, task_count_source=usage.task_count_source)
+    progress(f"classifying {len(workloads)} workloads")
+    options = settings.policy_options()
+    features = classify_workloads(usages, options.thresholds)
+    prices = PricingContext(
+        catalog=catalog,
+        region=region,
+        observed_registered_memory_mib=_observed_registered_memory(collected.inventories),
+    )
+
+    workload_verdicts: list[WorkloadVerdict] = []
+    cluster_verdicts: list[ClusterVerdict] = []
+    by_cluster: dict[str, list[int]] = {}
+    for index, workload in enumerate(workloads):
+        by_cluster.setdefault(workload.subject.cluster, []).append(index)
+    for inventory in collected.inventories:
+        indexes = by_cluster.get(inventory.name, [])
+        assessment = None
+        shares = {}
+        coverage = 0.0
+        if inventory.has_ec2_capacity:
+            keys = cluster_keys[inventory.name]
+            cluster_usage = ClusterUsage(
+                cpu_reservation_pct=series.get(keys["cpu_reservation"]),
+                memory_reservation_pct=series.get(keys["memory_reservation"]),
+                instance_count=series.get(keys["instance_count"]) if "instance_count" in keys else None,
+                expected_periods=n_periods,
+            )
+            summary = summarize_cluster_usage(cluster_usage)
+            coverage = summary.coverage
+            assessment = assess_cluster(inventory, summary, prices, options)
+            reservations = {}
+            for i in indexes:
+                subject = workloads[i].subject
+                if subject.current_mode is not LaunchMode.EC2:
+                    continue
+                size = subject.task_definition.size()
+                tasks = features[i].avg_tasks if features[i].avg_tasks is not None else float(subject.desired_count)
+                if features[i].pattern.value == "insufficient_data":
+                    tasks = float(subject.desired_count)
+                reservations[subject.workload] = (
+                    reserved_units(size, tasks, assessment.binding_resource) if size else 0.0
+                )
+            shares = allocate_cluster_cost(assessment, reservations)
+        verdicts = [
+            advise_workload(
+                workloads[i].subject, features[i], prices, options, shares.get(workloads[i].subject.workload)
+            )
+            for i in indexes
+        ]
+        workload_verdicts.extend(verdicts)
+        cluster_verdicts.append(advise_cluster(inventory, assessment, verdicts, options, coverage))
+
+    return build_report(
+        generated_at=now,
+        region=region,
+        lookback_days=settings.lookback_days,
+        goal=settings.goal,
+        pricing=PricingInfo(source=catalog.source, as_of=catalog.as_of, notes=tuple(pricing_notes)),
+        workloads=workload_verdicts,
+        clusters=cluster_verdicts,
+        errors=collected.errors,
+        warnings=collected.warnings,
+    )
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def _collect_inventory(settings: Settings, clients: AwsClients, progress: Progress) -> _Collected:
+    ecs = EcsInventoryReader(clients.client("ecs"), clients.client("ec2"))
+    lister = CloudWatchMetricLister(clients.client("cloudwatch"))
+    names = list(settings.clusters) or ecs.list_cluster_names()
+    inventories: list[ClusterInventory] = []
+    errors: list[ClusterError] = []
+    warnings: list[str] = []
+    for position, name in enumerate(names, start=1):
+        progress(f"reading cluster {position}/{len(names)}: {name}")
+        try:
+            families = _container_insights_families(lister, name, warnings)
+            inventories.append(ecs.read_cluster(name, extra_families=families))
+        except AccessDeniedError as exc:
+            errors.append(ClusterError(cluster=name, error=str(exc), missing_permission=exc.permission))
+        except ClusterNotFoundError as exc:
+            errors.append(ClusterError(cluster=name, error=str(exc)))
+        except ModeshiftError as exc:
+            errors.append(ClusterError(cluster=name, error=str(exc)))
+    warnings.extend(getattr(ecs, "warnings", []))
+    return _Collected(inventories=inventories, errors=errors, warnings=warnings)
+
+
+def _container_insights_families(lister: CloudWatchMetricLister, cluster: str, warnings: list[str]) -> list[str]:
+    """Task families Container Insights saw in this cluster: how standalone and scheduled tasks show up."""
+    try:
+        return lister.dimension_values(CI_NS, "CpuReserved", {"ClusterName": cluster}, "TaskDefinitionFamily")
+    except AccessDeniedError as exc:
+        warnings.append(f"cannot list Container Insights task families in {cluster}: {exc}")
+        return []
+
+
+def _plan_queries(
+    inventories: Sequence[ClusterInventory], period: int
+) -> tuple[list[_Workload], dict[str, dict[str, str]], list[MetricQuery]]:
+    workloads: list[_Workload] = []
+    cluster_keys: dict[str, dict[str, str]] = {}
+    queries: list[MetricQuery] = []
+
+    def add(namespace: str, metric: str, dims: tuple[tuple[str, str], ...], stat: str) -> str:
+        key = f"{namespace}|{metric}|{'|'.join(f'{n}={v}' for n, v in dims)}|{stat}"
+        queries.append(MetricQuery(key, namespace, metric, dims, stat, period))
+        return key
+
+    for inv in inventories:
+        cdims = (("ClusterName", inv.name),)
+        if inv.has_ec2_capacity:
+            keys = {
+                "cpu_reservation": add(ECS_NS, "CPUReservation", cdims, "Average"),
+                "memory_reservation": add(ECS_NS, "MemoryReservation", cdims, "Average"),
+            }
+            if inv.container_insights:
+                keys["instance_count"] = add(CI_NS, "ContainerInstanceCount", cdims, "Average")
+            cluster_keys[inv.name] = keys
+        for svc in inv.services:
+            dims = (("ClusterName", inv.name), ("ServiceName", svc.name))
+            subject = WorkloadSubject(
+                cluster=inv.name,
+                workload=f"service:{svc.name}",
+                service=svc.name,
+                task_definition=svc.task_definition,
+                current_mode=svc.current_mode,
+                desired_count=svc.desired_count,
+                tags=svc.tags,
+            )
+            w = _Workload(subject)
+            w.keys = {
+                "cpu_avg": add(ECS_NS, "CPUUtilization", dims, "Average"),
+                "cpu_max": add(ECS_NS, "CPUUtilization", dims, "Maximum"),
+                "mem_avg": add(ECS_NS, "MemoryUtilization", dims, "Average"),
+                "mem_max": add(ECS_NS, "MemoryUtilization", dims, "Maximum"),
+            }
+            if inv.container_insights:
+                w.keys["running_tasks"] = add(CI_NS, "RunningTaskCount", dims, "Average")
+            else:
+                w.keys["cpu_samples"] = add(ECS_NS, "CPUUtilization", dims, "SampleCount")
+            workloads.append(w)
+        for fam in inv.standalone_families:
+            dims = (("ClusterName", inv.name), ("TaskDefinitionFamily", fam.family))
+            subject = WorkloadSubject(
+                cluster=inv.name,
+                workload=f"family:{fam.family}",
+                service=None,
+                task_definition=fam.task_definition,
+                current_mode=fam.current_mode,
+                desired_count=fam.running_count,
+            )
+            w = _Workload(subject)
+            if inv.container_insights:
+                w.keys = {
+                    "ci_cpu_utilized": add(CI_NS, "CpuUtilized", dims, "Average"),
+                    "ci_cpu_reserved": add(CI_NS, "CpuReserved", dims, "Average"),
+                    "ci_mem_utilized": add(CI_NS, "MemoryUtilized", dims, "Average"),
+                    "ci_mem_utilized_max": add(CI_NS, "MemoryUtilized", dims, "Maximum"),
+                    "ci_mem_reserved": add(CI_NS, "MemoryReserved", dims, "Average"),
+                }
+            workloads.append(w)
+    return workloads, cluster_keys, queries
+
+
+def _fetch_fallback_counts(
+    reader: CloudWatchMetricsReader,
+    workloads: Sequence[_Workload],
+    series: dict[str, MetricSeries],
+    period: int,
+    start: datetime,
+    end: datetime,
+) -> dict[str, MetricSeries]:
+    extra: list[MetricQuery] = []
+    for w in workloads:
+        key = w.keys.get("running_tasks")
+        if key is None or series[key].present > 0 or w.subject.service is None:
+            continue
+        dims = (("ClusterName", w.subject.cluster), ("ServiceName", w.subject.service))
+        sample_key = (
+            f"{ECS_NS}|CPUUtilization|ClusterName={w.subject.cluster}|ServiceName={w.subject.service}|SampleCount"
+        )
+        w.keys["cpu_samples"] = sample_key
+        extra.append(MetricQuery(sample_key, ECS_NS, "CPUUtilization", dims, "SampleCount", period))
+    return reader.fetch(extra, start, end) if extra else {}
+
+
+def _usage(w: _Workload, series: dict[str, MetricSeries], period: int, n_periods: int) -> WorkloadUsage:
+    keys = w.keys
+    if "ci_cpu_reserved" in keys:
+        return _family_usage(w, series, n_periods)
+    tasks: MetricSeries | None = None
+    source: TaskCountSource = "none"
+    running = series.get(keys.get("running_tasks", ""))
+    if running is not None and running.present > 0:
+        tasks, source = running, "container_insights"
+    elif "cpu_samples" in keys and series[keys["cpu_samples"]].present > 0:
+        tasks, source = _tasks_from_samples(series[keys["cpu_samples"]], period, w.subject.desired_count)
+    return WorkloadUsage(
+        cpu_avg_pct=series.get(keys["cpu_avg"]),
+        cpu_max_pct=series.get(keys["cpu_max"]),
+        memory_avg_pct=series.get(keys["mem_avg"]),
+        memory_max_pct=series.get(keys["mem_max"]),
+        task_count=tasks,
+        task_count_source=source,
+        expected_periods=n_periods,
+    )
+
+
+def _tasks_from_samples(samples: MetricSeries, period: int, desired_count: int) -> tuple[MetricSeries, TaskCountSource]:
+    """Running tasks from SampleCount: ECS publishes one sample per task per minute (AWS-FACTS)."""
+    tasks = samples.values * (60.0 / period)
+    source: TaskCountSource = "cpu_samplecount"
+    recent = tasks[-12:]
+    recent = recent[~np.isnan(recent)]
+    if desired_count > 0 and recent.size:
+        level = float(recent.mean())
+        ratio = desired_count / level if level > 0 else float("inf")
+        if not (1 / _CALIBRATION_TOLERANCE <= ratio <= _CALIBRATION_TOLERANCE) and np.isfinite(ratio):
+            tasks = tasks * ratio
+            source = "cpu_samplecount_calibrated"
+    return MetricSeries(start=samples.start, period_seconds=samples.period_seconds, values=tasks), source
+
+
+def _family_usage(w: _Workload, series: dict[str, MetricSeries], n_periods: int) -> WorkloadUsage:
+    """Standalone families: tasks = reserved memory ÷ the task's memory; utilisation = utilised ÷ reserved."""
+    keys = w.keys
+    size = w.subject.task_definition.size()
+    reserved_mem = series[keys["ci_mem_reserved"]]
+    reserved_cpu = series[keys["ci_cpu_reserved"]]
+    tasks = None
+    source: TaskCountSource = "none"
+    if size is not None and size.memory_mib > 0 and reserved_mem.present > 0:
+        tasks = MetricSeries(reserved_mem.start, reserved_mem.period_seconds, reserved_mem.values / size.memory_mib)
+        source = "container_insights_cpu_reserved"
+
+    def ratio(num: MetricSeries, den: MetricSeries) -> MetricSeries:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(den.values > 0, 100.0 * num.values / den.values, np.nan)
+        return MetricSeries(num.start, num.period_seconds, values)
+
+    return WorkloadUsage(
+        cpu_avg_pct=ratio(series[keys["ci_cpu_utilized"]], reserved_cpu),
+        cpu_max_pct=None,
+        memory_avg_pct=ratio(series[keys["ci_mem_utilized"]], reserved_mem),
+        memory_max_pct=ratio(series[keys["ci_mem_utilized_max"]], reserved_mem),
+        task_count=tasks,
+        task_count_source=source,
+        expected_periods=n_periods,
+    )
+
+
+def _observed_registered_memory(inventories: Sequence[ClusterInventory]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for inv in inventories:
+        for instance in inv.container_instances:
+            if instance.instance_type and instance.registered_memory_mib > 0:
+                # The smallest registration seen is the safe one to plan on.
+                previous = seen.get(instance.instance_type)
+                seen[instance.instance_type] = (
+                    min(previous, instance.registered_memory_mib) if previous else instance.registered_memory_mib
+                )
+    return seen
+
+
+def _refresh_prices(
+    catalog: PriceCatalog, clients: AwsClients, region: str, inventories: Sequence[ClusterInventory]
+) -> tuple[PriceCatalog, str]:
+    from modeshift.adapters.price_list import PriceListReader
+
+    types = sorted({i.instance_type for inv in inventories for i in inv.container_instances if i.instance_type})
+    try:
+        refreshed = PriceListReader(clients.pricing_client()).refresh(catalog, region, types)
+    except ModeshiftError as exc:
+        return catalog, f"Price List API refresh failed ({exc}); figures from the embedded catalog"
+    return refreshed, "figures refreshed from the Price List API where it answered"
