@@ -37,6 +37,12 @@ class Settings(BaseModel):
     use_price_list_api: bool = False
     # DynamoDB table holding the task ledger (and verdict state, for the deployed app); optional
     table_name: str | None = None
+    # the deployed app: where verdicts go, and the low-reservation alarms it keeps per EC2 cluster
+    topic_arn: str | None = None
+    manage_alarms: bool = False
+    alarm_reservation_threshold_pct: float = Field(default=40.0, gt=0, lt=100)
+    # task-ledger rows and verdict state expire after this many days (DynamoDB TTL)
+    retention_days: int = Field(default=70, ge=15, le=500)
 
     @field_validator("clusters", mode="before")
     @classmethod

@@ -1,0 +1,27 @@
+"""The one DynamoDB table's item layout (pk/sk strings), shared by the ledger, verdict state and idempotency."""
+
+from __future__ import annotations
+
+# Key schema: pk (S) partition key, sk (S) sort key; TTL attribute `expires_at` (epoch seconds).
+PK = "pk"
+SK = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def ledger_key(cluster: str, group: str, hour_iso: str) -> dict[str, str]:
+    """Hourly task-ledger bucket: one per (cluster, group, hour); query a cluster with begins_with(sk, group)."""
+    return {PK: f"LEDGER#{cluster}", SK: f"{group}#{hour_iso}"}
+
+
+def task_key(task_arn: str) -> dict[str, str]:
+    """The in-flight record of one task, which gates duplicates by the event's `version`."""
+    return {PK: f"TASK#{task_arn}", SK: "TASK"}
+
+
+def verdict_key(cluster: str, subject: str) -> dict[str, str]:
+    """Publication state of one verdict (subject = `service:NAME`, `family:NAME` or `cluster`)."""
+    return {PK: f"VERDICT#{cluster}", SK: subject}
+
+
+# Powertools' idempotency records share the table under this partition-key prefix.
+IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
