@@ -302,6 +302,38 @@ def test_read_cluster_infers_mode_from_ec2_capacity_when_service_and_cluster_nam
     assert service.current_mode is expected
 
 
+@pytest.mark.parametrize(("with_instance", "expected"), [(False, LaunchMode.FARGATE), (True, LaunchMode.EC2)])
+def test_read_cluster_reads_fargate_when_reported_ec2_is_impossible_for_fargate_only_definition_without_instances(
+    clients, with_instance, expected
+):
+    # moto reports launchType EC2 for a service created with a FARGATE_SPOT/FARGATE strategy
+    ecs, ec2 = clients
+    ecs.create_cluster(clusterName="prod")
+    if with_instance:
+        _register_instance(ecs, ec2, "prod", "m5.large")
+    ecs.register_task_definition(
+        family="web",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "a", "image": "a", "memory": 512}],
+    )
+    ecs.create_service(
+        cluster="prod",
+        serviceName="web",
+        taskDefinition="web",
+        desiredCount=1,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+    )
+    reader = EcsInventoryReader(ecs, ec2)
+
+    (service,) = reader.read_cluster("prod").services
+
+    assert service.current_mode is expected
+    assert any("read as FARGATE" in warning for warning in reader.warnings) is (expected is LaunchMode.FARGATE)
+
+
 def test_read_cluster_describes_services_ten_at_a_time_when_cluster_has_more_than_ten(clients):
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="big")

@@ -283,6 +283,22 @@ class EcsInventoryReader:
         task_definition = self._task_definition(
             raw.get("taskDefinition", ""), context=f"cluster {cluster_name}: service {raw['serviceName']}"
         )
+        if (
+            mode is LaunchMode.EC2
+            and not has_ec2_capacity
+            and task_definition.requires_compatibilities
+            and "EC2" not in task_definition.requires_compatibilities
+            and "FARGATE" in task_definition.requires_compatibilities
+        ):
+            # A Fargate-only task definition in a cluster without instances cannot be running on EC2:
+            # the reported launch type is wrong (moto reports EC2 for capacity-provider services).
+            mode = _strategy_mode(default_strategy) or LaunchMode.FARGATE
+            if mode is LaunchMode.EC2:
+                mode = LaunchMode.FARGATE
+            self.warnings.append(
+                f"cluster {cluster_name}: service {raw['serviceName']} reports launch type EC2 but its task "
+                f"definition is Fargate-only and the cluster has no instances: read as {mode.value}"
+            )
         return ServiceInfo(
             cluster=cluster_name,
             name=raw["serviceName"],
