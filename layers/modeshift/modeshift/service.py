@@ -26,6 +26,7 @@ from modeshift.domain.models import (
     ClusterVerdict,
     LaunchMode,
     MetricSeries,
+    Pattern,
     TaskCountSource,
     WorkloadUsage,
     WorkloadVerdict,
@@ -139,8 +140,9 @@ def analyze(
                 if subject.current_mode is not LaunchMode.EC2:
                     continue
                 size = subject.task_definition.size()
-                tasks = features[i].avg_tasks if features[i].avg_tasks is not None else float(subject.desired_count)
-                if features[i].pattern.value == "insufficient_data":
+                # Without measured usage, today's desired count is the honest basis for its share.
+                tasks = features[i].avg_tasks
+                if features[i].pattern is Pattern.INSUFFICIENT_DATA or tasks is None:
                     tasks = float(subject.desired_count)
                 reservations[subject.workload] = (
                     reserved_units(size, tasks, assessment.binding_resource) if size else 0.0

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from modeshift.domain.classify import ClusterUsageSummary
 from modeshift.domain.models import (
@@ -363,7 +364,7 @@ def _price_options(
     if ec2_share is not None:
         costs.ec2_current_share = ec2_share.quote
     # The EC2 option: the workload packed on its cluster's type (EC2 now) or the cheapest type (Fargate now).
-    common = {
+    common: dict[str, Any] = {
         "headroom_pct": options.headroom_pct,
         "discount_pct": options.ec2_discount_pct,
         "operator_cost_per_instance_hour_usd": options.operator_cost_per_instance_hour_usd,
@@ -775,12 +776,6 @@ def advise_cluster(
             reasons=("no EC2 container instances: Fargate capacity has no hosts to waste",),
         )
     reasons: list[str] = []
-    evidence: dict[str, object] = {
-        "reservation_source": assessment.reservation_source,
-        "binding_reservation_p95_pct": _round_opt(assessment.binding_reservation_p95_pct),
-        "compute_monthly_cost_usd": round_usd(assessment.compute_monthly_usd),
-        "operator_monthly_cost_usd": round_usd(assessment.operator_monthly_usd),
-    }
     if assessment.unpriced_types:
         reasons.append(
             f"no catalog price for {', '.join(assessment.unpriced_types)}: those instances are left out of the "
@@ -788,110 +783,103 @@ def advise_cluster(
         )
     if assessment.idle_instance_count:
         reasons.append(f"{assessment.idle_instance_count} of {assessment.instance_count} instances run no task now")
-    common = {
-        "cluster": inventory.name,
-        "instance_count": assessment.instance_count,
-        "instance_types": assessment.instance_types,
-        "idle_instance_count": assessment.idle_instance_count,
-        "monthly_cost_usd": round_usd(assessment.monthly_cost_usd),
-        "cpu_reservation_pct": _round_opt(assessment.cpu_reservation_pct),
-        "memory_reservation_pct": _round_opt(assessment.memory_reservation_pct),
-        "binding_resource": assessment.binding_resource,
-        "arithmetic": assessment.arithmetic,
-    }
+    # Every outcome below refines this one; model_copy keeps the fields it does not name.
+    base = ClusterVerdict(
+        cluster=inventory.name,
+        verdict=ClusterVerdictKind.INSUFFICIENT_DATA,
+        instance_count=assessment.instance_count,
+        instance_types=assessment.instance_types,
+        idle_instance_count=assessment.idle_instance_count,
+        monthly_cost_usd=round_usd(assessment.monthly_cost_usd),
+        wasted_monthly_cost_usd=0.0,
+        cpu_reservation_pct=_round_opt(assessment.cpu_reservation_pct),
+        memory_reservation_pct=_round_opt(assessment.memory_reservation_pct),
+        binding_resource=assessment.binding_resource,  # type: ignore[arg-type]
+        confidence=0.1,
+        reasons=(*reasons, "no reservation data: cannot measure waste"),
+        arithmetic=assessment.arithmetic,
+        evidence={
+            "reservation_source": assessment.reservation_source,
+            "binding_reservation_p95_pct": _round_opt(assessment.binding_reservation_p95_pct),
+            "compute_monthly_cost_usd": round_usd(assessment.compute_monthly_usd),
+            "operator_monthly_cost_usd": round_usd(assessment.operator_monthly_usd),
+            "waste_known": False,
+        },
+    )
     binding = assessment.binding_reservation_pct
     if binding is None:
-        return ClusterVerdict(
-            **common,
-            verdict=ClusterVerdictKind.INSUFFICIENT_DATA,
-            wasted_monthly_cost_usd=0.0,
-            confidence=0.1,
-            reasons=(*reasons, "no reservation data: cannot measure waste"),
-            evidence={**evidence, "waste_known": False},
-        )
+        return base
     wasted = assessment.wasted_monthly_usd or 0.0
     arithmetic = (
         *assessment.arithmetic,
         f"waste: {_usd(assessment.monthly_cost_usd)} × (1 − {binding:.1f}% {assessment.binding_resource} reserved)"
         f" = {_usd(wasted)}/month",
     )
-    common["arithmetic"] = arithmetic
     reasons.append(
         f"{assessment.binding_resource} is the binding resource at {binding:.1f}% reserved on average "
         f"(CPU {assessment.cpu_reservation_pct or 0:.1f}%, memory {assessment.memory_reservation_pct or 0:.1f}%)"
     )
+    from_snapshot = assessment.reservation_source.startswith("container")
+    measured = base.model_copy(
+        update={
+            "verdict": ClusterVerdictKind.KEEP,
+            "wasted_monthly_cost_usd": round_usd(wasted),
+            "confidence": round(clamp01(0.4 + 0.5 * coverage - (0.2 if from_snapshot else 0.0)), 2),
+            "arithmetic": arithmetic,
+            "evidence": {**base.evidence, "waste_known": True},
+        }
+    )
+    if binding >= options.wasteful_reservation_pct:
+        reasons.append(f"reservation at or above {options.wasteful_reservation_pct:g}%: capacity fits the load")
+        return measured.model_copy(update={"reasons": tuple(reasons)})
+
     movers = [
         v
         for v in workload_verdicts
         if v.verdict in (WorkloadVerdictKind.MOVE_TO_FARGATE, WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT)
     ]
-    confidence = round(
-        clamp01(0.4 + 0.5 * coverage - (0.2 if assessment.reservation_source.startswith("container") else 0)),
-        2,
-    )
-    if binding >= options.wasteful_reservation_pct:
-        reasons.append(f"reservation at or above {options.wasteful_reservation_pct:g}%: capacity fits the load")
-        return ClusterVerdict(
-            **common,
-            verdict=ClusterVerdictKind.KEEP,
-            wasted_monthly_cost_usd=round_usd(wasted),
-            confidence=confidence,
-            reasons=tuple(reasons),
-            evidence=evidence,
-        )
-
-    priced = assessment.instance_count - sum(assessment.instance_types.get(t, 0) for t in assessment.unpriced_types)
-    per_instance = assessment.monthly_cost_usd / priced if priced else 0.0
     if movers:
         moved = sum(v.monthly_savings_usd for v in movers)
         reasons.append(
             f"{len(movers)} workload(s) should leave for Fargate ({', '.join(v.workload for v in movers)}), "
             f"saving {_usd(moved)}/month once the capacity provider scales in"
         )
-        return ClusterVerdict(
-            **common,
-            verdict=ClusterVerdictKind.MOVE_WORKLOADS_TO_FARGATE,
-            wasted_monthly_cost_usd=round_usd(wasted),
-            monthly_savings_usd=round_usd(moved),
-            confidence=confidence,
-            reasons=tuple(reasons),
-            evidence={**evidence, "counted_in_workload_savings": True},
+        return measured.model_copy(
+            update={
+                "verdict": ClusterVerdictKind.MOVE_WORKLOADS_TO_FARGATE,
+                "monthly_savings_usd": round_usd(moved),
+                "reasons": tuple(reasons),
+                "evidence": {**measured.evidence, "counted_in_workload_savings": True},
+            }
         )
     peak = assessment.binding_reservation_p95_pct or binding
     usable = 1.0 - options.headroom_pct / 100.0
     needed = max(1, math.ceil(assessment.instance_count * (peak / 100.0) / usable))
     if needed >= assessment.instance_count:
         reasons.append("its peak reservation needs every instance it has: keep")
-        return ClusterVerdict(
-            **common,
-            verdict=ClusterVerdictKind.KEEP,
-            wasted_monthly_cost_usd=round_usd(wasted),
-            confidence=confidence,
-            reasons=tuple(reasons),
-            evidence=evidence,
-        )
+        return measured.model_copy(update={"reasons": tuple(reasons)})
+    priced = assessment.instance_count - sum(assessment.instance_types.get(t, 0) for t in assessment.unpriced_types)
+    per_instance = assessment.monthly_cost_usd / priced if priced else 0.0
     savings = (assessment.instance_count - needed) * per_instance
-    common["arithmetic"] = (
-        *arithmetic,
-        f"tuned: ⌈{assessment.instance_count} instances × {peak:.1f}% p95 reserved ÷ {usable:.0%} usable⌉ = "
-        f"{needed} instances; saves {assessment.instance_count - needed} × {_usd(per_instance)}"
-        f" = {_usd(savings)}/month",
-    )
     reasons.append(
         f"over-provisioned: {needed} instance(s) would hold its p95 reservation ({peak:.1f}%) with "
         f"{options.headroom_pct:g}% headroom; lower the Auto Scaling group's minimum or enable managed scaling "
-        "with a target capacity near 90%"
+        f"with a target capacity of {100 - options.headroom_pct:g}%"
     )
-    kind = ClusterVerdictKind.TUNE_CAPACITY if savings >= options.min_savings_usd else ClusterVerdictKind.KEEP
-    return ClusterVerdict(
-        **common,
-        verdict=kind,
-        wasted_monthly_cost_usd=round_usd(wasted),
-        recommended_instance_count=needed,
-        monthly_savings_usd=round_usd(savings) if kind is ClusterVerdictKind.TUNE_CAPACITY else 0.0,
-        confidence=confidence,
-        reasons=tuple(reasons),
-        evidence=evidence,
+    tuned = savings >= options.min_savings_usd
+    return measured.model_copy(
+        update={
+            "verdict": ClusterVerdictKind.TUNE_CAPACITY if tuned else ClusterVerdictKind.KEEP,
+            "recommended_instance_count": needed,
+            "monthly_savings_usd": round_usd(savings) if tuned else 0.0,
+            "reasons": tuple(reasons),
+            "arithmetic": (
+                *arithmetic,
+                f"tuned: ⌈{assessment.instance_count} instances × {peak:.1f}% p95 reserved ÷ {usable:.0%} usable⌉ = "
+                f"{needed} instances; saves {assessment.instance_count - needed} × {_usd(per_instance)}"
+                f" = {_usd(savings)}/month",
+            ),
+        }
     )
 
 
