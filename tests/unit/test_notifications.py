@@ -1,0 +1,258 @@
+"""SNS message rules: subject shape, severity table, material-change table, publishability, size cap."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modeshift.domain.models import (
+    ClusterVerdict,
+    ClusterVerdictKind,
+    LaunchMode,
+    Pattern,
+    WorkloadVerdict,
+    WorkloadVerdictKind,
+)
+from modeshift.domain.notifications import (
+    MESSAGE_MAX_BYTES,
+    NOTIFICATION_SCHEMA_VERSION,
+    SUBJECT_MAX_CHARS,
+    Notification,
+    Severity,
+    VerdictState,
+    build_notification,
+    fingerprint,
+    is_material_change,
+    is_publishable,
+    render_subject,
+    severity_for,
+)
+
+NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+
+
+def workload(
+    savings: float = 109.78,
+    kind: WorkloadVerdictKind = WorkloadVerdictKind.MOVE_TO_FARGATE,
+    mode: LaunchMode = LaunchMode.FARGATE,
+    cluster: str = "shop-ec2",
+    name: str = "service:api",
+    evidence: dict[str, Any] | None = None,
+) -> WorkloadVerdict:
+    return WorkloadVerdict(
+        cluster=cluster,
+        workload=name,
+        service=name.removeprefix("service:"),
+        task_family="api",
+        verdict=kind,
+        current_mode=LaunchMode.EC2,
+        recommended_mode=mode,
+        pattern=Pattern.STEADY,
+        current_monthly_cost_usd=253.94,
+        recommended_monthly_cost_usd=253.94 - savings,
+        monthly_savings_usd=savings,
+        confidence=0.97,
+        reasons=("steady load", "FARGATE would cost less"),
+        arithmetic=("savings: $253.94 − $144.16 = $109.78/month",),
+        evidence=evidence or {"features": {"avg_tasks": 4.0}},
+    )
+
+
+def cluster_verdict(
+    savings: float = 554.8, kind: ClusterVerdictKind = ClusterVerdictKind.TUNE_CAPACITY
+) -> ClusterVerdict:
+    return ClusterVerdict(
+        cluster="core-ec2",
+        verdict=kind,
+        instance_count=6,
+        monthly_cost_usd=832.2,
+        wasted_monthly_cost_usd=624.15,
+        cpu_reservation_pct=25.0,
+        memory_reservation_pct=20.5,
+        monthly_savings_usd=savings,
+        confidence=0.9,
+        reasons=("6 of 6 instances run no task now",),
+    )
+
+
+def state(
+    verdict: WorkloadVerdict | ClusterVerdict, published: float | None, status: str = "published"
+) -> VerdictState:
+    return VerdictState(
+        cluster=verdict.cluster,
+        subject=verdict.workload if isinstance(verdict, WorkloadVerdict) else "cluster",
+        fingerprint=fingerprint(verdict),
+        published_savings_usd=published,
+        status=status,  # type: ignore[arg-type]
+        updated_at=NOW,
+    )
+
+
+# --------------------------------------------------------------------------- severity
+
+
+@pytest.mark.parametrize(
+    ("savings", "severity"),
+    [
+        (0.0, Severity.LOW),
+        (99.99, Severity.LOW),
+        (100.0, Severity.MEDIUM),
+        (499.99, Severity.MEDIUM),
+        (500.0, Severity.HIGH),
+        (5_000.0, Severity.HIGH),
+        (-20.0, Severity.LOW),
+    ],
+)
+def test_severity_follows_the_monthly_saving_table(savings: float, severity: Severity) -> None:
+    assert severity_for(savings) is severity
+
+
+# --------------------------------------------------------------------------- material change
+
+BASE = workload(savings=100.0)
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "material"),
+    [
+        (None, BASE, True),  # never seen
+        (state(BASE, 100.0), workload(savings=100.0), False),  # same verdict again
+        (state(BASE, 100.0), workload(savings=119.99), False),  # +19.99 %: below 20 %
+        (state(BASE, 100.0), workload(savings=120.0), True),  # +20 % and +20 USD
+        (state(BASE, 100.0), workload(savings=80.0), True),  # −20 %
+        (state(workload(savings=30.0), 30.0), workload(savings=39.0), False),  # +30 % but only 9 USD
+        (state(workload(savings=30.0), 30.0), workload(savings=40.0), True),  # +33 % and 10 USD
+        (state(workload(savings=1000.0), 1000.0), workload(savings=1150.0), False),  # 150 USD but 15 %
+        (state(BASE, 100.0), workload(savings=100.0, kind=WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT), True),
+        (state(BASE, 100.0), workload(savings=100.0, mode=LaunchMode.FARGATE_SPOT), True),
+        # drift is measured from the last *published* saving, not the last one seen
+        (state(workload(savings=115.0), 100.0), workload(savings=121.0), True),
+        # never published (pending): compare with the saving recorded
+        (state(workload(savings=50.0), None, "pending"), workload(savings=52.0), False),
+        (state(workload(savings=0.0, kind=WorkloadVerdictKind.KEEP), None, "recorded"), workload(savings=10.0), True),
+    ],
+)
+def test_material_change_table(previous: VerdictState | None, current: WorkloadVerdict, material: bool) -> None:
+    assert is_material_change(previous, current) is material
+
+
+def test_cluster_verdict_change_is_judged_on_kind_and_saving() -> None:
+    before = cluster_verdict(554.8)
+    assert not is_material_change(state(before, 554.8), cluster_verdict(560.0))
+    assert is_material_change(state(before, 554.8), cluster_verdict(700.0))
+    assert is_material_change(state(before, 554.8), cluster_verdict(0.0, ClusterVerdictKind.KEEP))
+
+
+# --------------------------------------------------------------------------- publishable
+
+
+@pytest.mark.parametrize(
+    ("verdict", "publishable"),
+    [
+        (workload(), True),
+        (workload(savings=0.0, kind=WorkloadVerdictKind.KEEP, mode=LaunchMode.EC2), False),
+        (workload(savings=0.0, kind=WorkloadVerdictKind.INSUFFICIENT_DATA, mode=LaunchMode.EC2), False),
+        (cluster_verdict(), True),
+        (cluster_verdict(0.0, ClusterVerdictKind.KEEP), False),
+        (cluster_verdict(0.0, ClusterVerdictKind.NO_EC2_CAPACITY), False),
+        (cluster_verdict(0.0, ClusterVerdictKind.INSUFFICIENT_DATA), False),
+    ],
+)
+def test_keep_without_saving_and_insufficient_data_are_not_published(verdict: Any, publishable: bool) -> None:
+    assert is_publishable(verdict) is publishable
+
+
+# --------------------------------------------------------------------------- subject
+
+
+def test_subject_names_cluster_workload_and_saving() -> None:
+    assert render_subject(workload()) == "modeshift: shop-ec2/service:api move to FARGATE, saves $109.78/mo"
+    assert render_subject(cluster_verdict()) == "modeshift: cluster core-ec2 tune capacity, saves $554.80/mo"
+
+
+@pytest.mark.parametrize(
+    ("cluster", "name"),
+    [
+        ("c" * 255, "service:" + "s" * 255),
+        ("short", "service:" + "s" * 255),
+        ("c" * 255, "service:a"),
+        ("line\nbreak\r\tcluster", "service:multi\nline"),
+    ],
+)
+def test_subject_is_under_100_chars_without_line_breaks_for_long_names(cluster: str, name: str) -> None:
+    verdict = workload(cluster=cluster, name=name, savings=123456.78)
+    subject = render_subject(verdict)
+    assert len(subject) < 100
+    assert len(subject) <= SUBJECT_MAX_CHARS
+    assert "\n" not in subject and "\r" not in subject and "\t" not in subject
+    assert subject.endswith("saves $123,456.78/mo")
+    assert cluster[:3] in subject and "service:" in subject
+
+
+@given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300), st.floats(0, 1e7))
+def test_subject_rule_holds_for_any_names(cluster: str, name: str, savings: float) -> None:
+    subject = render_subject(workload(cluster=cluster, name=name, savings=savings))
+    assert len(subject) < 100
+    assert not any(ch in subject for ch in "\r\n\x00")
+
+
+# --------------------------------------------------------------------------- message
+
+
+def test_message_carries_version_type_severity_cluster_subject_and_full_verdict() -> None:
+    verdict = workload()
+    message = build_notification(verdict, region="us-east-1", generated_at=NOW)
+    body = json.loads(message.body())
+    assert body["schema_version"] == NOTIFICATION_SCHEMA_VERSION == "1.0"
+    assert (body["type"], body["severity"], body["cluster"], body["subject"]) == (
+        "move_to_fargate",
+        "medium",
+        "shop-ec2",
+        "service:api",
+    )
+    assert body["verdict"] == json.loads(verdict.model_dump_json())
+    assert body["truncated"] is False
+    assert message.attributes() == {"type": "move_to_fargate", "severity": "medium", "cluster": "shop-ec2"}
+    assert "Saves: $109.78/month" in body["text"]
+    assert Notification.model_validate_json(message.body()) == message
+
+
+def test_cluster_message_has_cluster_subject() -> None:
+    body = json.loads(build_notification(cluster_verdict(), region="us-east-1", generated_at=NOW).body())
+    assert (body["type"], body["subject"], body["scope"], body["severity"]) == (
+        "tune_capacity",
+        "cluster",
+        "cluster",
+        "high",
+    )
+
+
+def test_oversized_evidence_is_cut_to_the_sns_limit_and_the_message_says_so() -> None:
+    verdict = workload(evidence={"series": ["x" * 1000] * 400})  # ~400 KB of evidence
+    message = build_notification(verdict, region="us-east-1", generated_at=NOW)
+    size = len(message.body().encode("utf-8"))
+    assert size <= MESSAGE_MAX_BYTES < 262_144
+    assert message.truncated
+    assert message.truncation_note and "evidence removed" in message.truncation_note
+    assert message.verdict["evidence"] == {"truncated": True}
+    assert message.verdict["reasons"] == list(verdict.reasons)  # only what had to go went
+
+
+def test_oversized_reasons_and_text_are_cut_too() -> None:
+    huge = tuple("é\n" * 20_000 for _ in range(20))  # multibyte and escaped characters
+    verdict = workload().model_copy(update={"reasons": huge, "arithmetic": huge})
+    message = build_notification(verdict, region="us-east-1", generated_at=NOW)
+    assert len(message.body().encode("utf-8")) <= MESSAGE_MAX_BYTES
+    assert message.truncated and "text shortened" in (message.truncation_note or "")
+
+
+def test_notification_id_is_stable_for_the_same_verdict_and_run() -> None:
+    first = build_notification(workload(), region="us-east-1", generated_at=NOW)
+    again = build_notification(workload(), region="us-east-1", generated_at=NOW)
+    other = build_notification(workload(savings=200.0), region="us-east-1", generated_at=NOW)
+    assert first.notification_id == again.notification_id != other.notification_id
