@@ -341,7 +341,7 @@ def _family_usage(w: _Workload, series: dict[str, MetricSeries], n_periods: int)
     source: TaskCountSource = "none"
     if size is not None and size.memory_mib > 0 and reserved_mem.present > 0:
         tasks = MetricSeries(reserved_mem.start, reserved_mem.period_seconds, reserved_mem.values / size.memory_mib)
-        source = "container_insights_cpu_reserved"
+        source = "container_insights_memory_reserved"
 
     def ratio(num: MetricSeries, den: MetricSeries) -> MetricSeries:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -196,7 +196,7 @@ TaskCountSource = Literal[
     "container_insights",
     "cpu_samplecount",
     "cpu_samplecount_calibrated",
-    "container_insights_cpu_reserved",
+    "container_insights_memory_reserved",
     "task_ledger",
     "none",
 ]

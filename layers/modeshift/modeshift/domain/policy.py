@@ -473,7 +473,7 @@ def advise_workload(
     if subject.task_count_source in (
         "cpu_samplecount",
         "cpu_samplecount_calibrated",
-        "container_insights_cpu_reserved",
+        "container_insights_memory_reserved",
     ):
         penalties += 0.1
     if costs.ec2_plan is not None and costs.ec2_plan.memory_estimated:
