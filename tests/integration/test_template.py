@@ -1,0 +1,487 @@
+"""The SAM template (and, after `sam build`, the built one): resources, permissions and parameters the app relies on.
+
+cfn-lint and `sam validate --lint` miss bad runtimes, bad rate() syntax and over-long timeouts, and say
+nothing about least privilege or dead-letter queues: those are asserted here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modeshift.config import Settings, settings_from_env
+from modeshift.domain.models import Goal
+from modeshift.table import PK, SK, TTL_ATTRIBUTE
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_TEMPLATE = ROOT / "template.yaml"
+BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
+
+ALARM_PREFIX = "modeshift-"
+ALARM_RESOURCE = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:modeshift-*"
+# Resource-level permissions do not exist for these writes; Lambda's active tracing needs them.
+WRITE_ON_ANY_RESOURCE_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+READ_VERBS = ("List", "Describe", "Get")
+# Lambda Python runtimes 3.12+ (deprecation: 3.12 2028-10-31, 3.13 and 3.14 2029-06-30); cfn-lint accepts python3.99.
+SUPPORTED_PYTHON_RUNTIMES = {"python3.12", "python3.13", "python3.14"}
+ASYNC_EVENT_TYPES = {"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "SNS", "S3", "CloudWatchLogs"}
+RATE = re.compile(r"^rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9][0-9]+) (?:minutes|hours|days))\)$")
+CRON = re.compile(r"^cron\(\S+(?: \S+){5}\)$")
+
+
+# ---------------------------------------------------------------- loading
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags, turned into their long forms (as cfn-lint does)."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    try:
+        from cfnlint.decode import cfn_yaml  # the same decoder cfn-lint uses, when it is installed
+    except ImportError:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return _plain(cfn_yaml.load(str(path)))
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's node classes, back to plain dicts, lists and scalars."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _templates() -> Iterator[Any]:
+    yield pytest.param(SOURCE_TEMPLATE, id="source")
+    # .ci/sam-checks builds before the tests run; a build older than template.yaml is a leftover, not a result
+    if BUILT_TEMPLATE.exists() and BUILT_TEMPLATE.stat().st_mtime >= SOURCE_TEMPLATE.stat().st_mtime:
+        yield pytest.param(BUILT_TEMPLATE, id="built")
+
+
+@pytest.fixture(params=list(_templates()), scope="module")
+def template_path(request: pytest.FixtureRequest) -> Path:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def template(template_path: Path) -> dict[str, Any]:
+    return load_template(template_path)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each AWS::Serverless::Function's properties with Globals.Function applied (environment merged)."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    merged = {}
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        props = {**globals_, **res.get("Properties", {})}
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+        props["Environment"] = {"Variables": variables}
+        merged[name] = props
+    return merged
+
+
+def ref_name(value: Any) -> str | None:
+    """The logical ID a Ref or GetAtt points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """Every IAM statement in roles, policies and SAM functions: (owner, statement, behind a condition)."""
+    for name, res in template["Resources"].items():
+        props = res.get("Properties", {})
+        documents: list[Any] = []
+        if res["Type"] == "AWS::IAM::Role":
+            documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+        elif res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [props["PolicyDocument"]]
+        elif res["Type"] == "AWS::Serverless::Function":
+            documents = [p for p in as_list(props.get("Policies", [])) if isinstance(p, dict) and "Statement" in p]
+        for document in documents:
+            for statement in as_list(document["Statement"]):
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    for branch in statement["Fn::If"][1:]:
+                        if branch != {"Ref": "AWS::NoValue"}:
+                            yield name, branch, True
+                else:
+                    yield name, statement, False
+
+
+def sub_text(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return str(value)
+
+
+def snake_to_logical_id(folder: str) -> str:
+    return "".join(part.capitalize() for part in folder.split("_")) + "Function"
+
+
+# ---------------------------------------------------------------- parameters and runtime
+
+
+def test_template_parameters_exist_with_sane_defaults(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    assert params["Goal"]["Default"] == "balanced"
+    assert set(params["Goal"]["AllowedValues"]) == {goal.value for goal in Goal}
+    assert int(params["LookbackDays"]["Default"]) == 14
+    assert int(params["MinMonthlySavingsUsd"]["Default"]) == 10
+    assert params["AnalysisSchedule"]["Default"] == "rate(1 day)"
+    assert params["Clusters"]["Default"] == ""
+    assert params["AlertEmail"]["Default"] == ""
+    assert str(params["ManageAlarms"]["Default"]) == "true"
+    assert {str(v) for v in params["ManageAlarms"]["AllowedValues"]} == {"true", "false"}
+    assert int(params["AlarmReservationThresholdPct"]["Default"]) == 40
+    assert int(params["LogRetentionDays"]["Default"]) == 30
+    assert 30 in [int(v) for v in params["LogRetentionDays"]["AllowedValues"]]
+    assert int(params["Ec2DiscountPct"]["Default"]) == 0
+    assert int(params["FargateDiscountPct"]["Default"]) == 0
+    assert set(template["Conditions"]) >= {"HasAlertEmail", "ManageAlarmsEnabled"}
+
+
+def test_template_schedule_default_is_valid_rate_or_cron(template: dict[str, Any]) -> None:
+    param = template["Parameters"]["AnalysisSchedule"]
+    default = param["Default"]
+    assert RATE.match(default) or CRON.match(default), default
+    # the parameter's own pattern (checked by CloudFormation at deploy time) agrees with Scheduler's syntax
+    pattern = re.compile(param["AllowedPattern"])
+    for good in ("rate(1 day)", "rate(1 hour)", "rate(6 hours)", "rate(30 minutes)", "cron(0 6 * * ? *)"):
+        assert pattern.fullmatch(good), good
+    for bad in ("rate(1 hours)", "rate(2 day)", "rate(0 days)", "rate(1 week)", "cron(0 6 * * ?)", "daily"):
+        assert not pattern.fullmatch(bad), bad
+
+
+def test_template_functions_run_supported_python_on_arm64(template: dict[str, Any]) -> None:
+    fns = functions(template)
+    assert fns, "no functions"
+    for name, props in fns.items():
+        assert props["Runtime"] in SUPPORTED_PYTHON_RUNTIMES, f"{name}: {props['Runtime']}"
+        assert props["Architectures"] == ["arm64"], name
+        assert 1 <= int(props["Timeout"]) <= 900, name
+        assert 128 <= int(props["MemorySize"]) <= 10240, name
+        assert props["Tracing"] == "Active", name
+    layer = template["Resources"]["ModeshiftLayer"]["Properties"]
+    runtimes = {props["Runtime"] for props in fns.values()}
+    assert runtimes <= set(layer["CompatibleRuntimes"])
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_template_environment_is_valid_modeshift_settings(template: dict[str, Any]) -> None:
+    """Every MODESHIFT_* variable is a documented setting, and the parameter defaults validate."""
+    params = template["Parameters"]
+    for name, props in functions(template).items():
+        variables = props["Environment"]["Variables"]
+        env: dict[str, str] = {"AWS_REGION": "us-east-1"}
+        for key, value in variables.items():
+            if not key.startswith("MODESHIFT_"):
+                continue
+            assert key[len("MODESHIFT_") :].lower() in Settings.model_fields, f"{name}: {key}"
+            target = ref_name(value)
+            if target in params:
+                env[key] = str(params[target].get("Default", ""))
+            elif target is not None:
+                env[key] = f"resource-{target}"  # a table name, a topic ARN: any non-empty string
+            else:
+                env[key] = str(value)
+        settings = settings_from_env(env)
+        assert settings.goal == Goal.BALANCED
+        assert settings.table_name
+        for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"):
+            assert key in variables, f"{name}: {key}"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "modeshift"
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def test_template_every_handler_exists_and_exposes_lambda_handler(
+    template: dict[str, Any], template_path: Path
+) -> None:
+    for name, props in functions(template).items():
+        module, _, attr = props["Handler"].rpartition(".")
+        assert (module, attr) == ("app", "lambda_handler"), name
+        code_dir = template_path.parent / props["CodeUri"]
+        if template_path == SOURCE_TEMPLATE:
+            folder = Path(props["CodeUri"])
+            assert folder.parent == Path("functions"), name
+            assert re.fullmatch(r"[a-z]+(?:_[a-z]+)+", folder.name), f"{folder.name} is not verb_noun"
+            assert snake_to_logical_id(folder.name) == name
+        handler_file = code_dir / "app.py"
+        assert handler_file.is_file(), handler_file
+        tree = ast.parse(handler_file.read_text(encoding="utf-8"))
+        top_level = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+        top_level |= {
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+        }
+        assert "lambda_handler" in top_level, f"{handler_file} has no lambda_handler"
+
+
+def test_built_layer_holds_the_library_without_demo() -> None:
+    if BUILT_TEMPLATE not in [p.values[0] for p in _templates()]:
+        pytest.skip("no fresh sam build (.ci/sam-checks builds one)")
+    layer = BUILT_TEMPLATE.parent / "ModeshiftLayer" / "python"
+    assert (layer / "modeshift" / "__init__.py").is_file()
+    assert (layer / "modeshift" / "data").is_dir()
+    assert not (layer / "modeshift" / "demo").exists()
+    assert not (layer / "moto").exists()
+    assert not (layer / "botocore").exists() and not (layer / "boto3").exists()
+    assert (layer / "aws_lambda_powertools").is_dir() and (layer / "pydantic").is_dir() and (layer / "numpy").is_dir()
+
+
+# ---------------------------------------------------------------- asynchronous paths and their DLQs
+
+
+def _queue_with_alarm(template: dict[str, Any], queue: str) -> bool:
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        dims = {d["Name"]: ref_name(d["Value"]) for d in props.get("Dimensions", [])}
+        if (
+            props.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and dims.get("QueueName") == queue
+            and float(props["Threshold"]) == 0
+            and props["ComparisonOperator"] == "GreaterThanThreshold"
+            and props.get("AlarmActions")
+        ):
+            return True
+    return False
+
+
+def test_template_every_asynchronous_path_has_an_alarmed_dlq(template: dict[str, Any]) -> None:
+    dlqs: set[str] = set()
+    for name, props in functions(template).items():
+        events = props.get("Events", {})
+        async_events = {k: e for k, e in events.items() if e["Type"] in ASYNC_EVENT_TYPES}
+        for event_name, event in async_events.items():
+            dlq = event["Properties"].get("DeadLetterConfig", {})
+            assert dlq, f"{name}.{event_name}: no DeadLetterConfig"
+            assert "RetryPolicy" in event["Properties"], f"{name}.{event_name}: no RetryPolicy"
+            dlqs.add(ref_name(dlq["Arn"]))
+        if async_events:
+            on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+            assert on_failure or props.get("DeadLetterQueue"), f"{name}: async failures are dropped"
+            dlqs.add(ref_name((on_failure or {}).get("Destination") or props["DeadLetterQueue"]["TargetArn"]))
+        for event in events.values():
+            if event["Type"] != "SQS":
+                continue
+            queue_name = ref_name(event["Properties"]["Queue"])
+            queue = template["Resources"][queue_name]["Properties"]
+            redrive = queue.get("RedrivePolicy")
+            assert redrive, f"{queue_name}: no redrive policy"
+            assert 1 <= int(redrive["maxReceiveCount"]) <= 10
+            dlqs.add(ref_name(redrive["deadLetterTargetArn"]))
+            window = int(event["Properties"].get("MaximumBatchingWindowInSeconds", 0))
+            assert int(queue["VisibilityTimeout"]) >= 6 * int(props["Timeout"]) + window, queue_name
+            assert "ReportBatchItemFailures" in event["Properties"].get("FunctionResponseTypes", [])
+    for name, rule in resources(template, "AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            assert "DeadLetterConfig" in target, f"{name}: target {target['Id']} has no DLQ"
+            dlqs.add(ref_name(target["DeadLetterConfig"]["Arn"]))
+    assert None not in dlqs
+    for queue in dlqs:
+        assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue", queue
+        assert _queue_with_alarm(template, queue), f"{queue}: no depth alarm"
+    for name, queue in resources(template, "AWS::SQS::Queue").items():
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True, name
+
+
+def test_template_task_events_reach_the_queue_only_from_their_rule(template: dict[str, Any]) -> None:
+    rule = template["Resources"]["TaskEventsRule"]["Properties"]
+    assert rule["EventPattern"] == {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]}
+    assert [ref_name(t["Arn"]) for t in rule["Targets"]] == ["TaskEventsQueue"]
+    policy = template["Resources"]["TaskEventsQueuePolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert ref_name(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == "TaskEventsRule"
+
+
+def test_template_alarm_rule_matches_modeshift_alarms_in_alarm(template: dict[str, Any]) -> None:
+    events = functions(template)["AnalyzeFleetFunction"]["Events"]
+    kinds = sorted(event["Type"] for event in events.values())
+    assert kinds == ["EventBridgeRule", "ScheduleV2"]
+    for event in events.values():
+        props = event["Properties"]
+        if event["Type"] == "ScheduleV2":
+            assert props["ScheduleExpression"] == {"Ref": "AnalysisSchedule"}
+        else:
+            pattern = props["Pattern"]
+            assert pattern["source"] == ["aws.cloudwatch"]
+            assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+            assert pattern["detail"]["alarmName"] == [{"prefix": ALARM_PREFIX}]
+            assert pattern["detail"]["state"]["value"] == ["ALARM"]
+
+
+def test_template_functions_have_error_alarms_and_concurrency_caps(template: dict[str, Any]) -> None:
+    fns = functions(template)
+    alarmed = set()
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("Namespace") == "AWS/Lambda" and props.get("MetricName") == "Errors" and props.get("AlarmActions"):
+            alarmed |= {ref_name(d["Value"]) for d in props["Dimensions"] if d["Name"] == "FunctionName"}
+    assert alarmed == set(fns)
+    assert fns["AnalyzeFleetFunction"]["ReservedConcurrentExecutions"] == 1  # sweeps must not overlap
+    assert all("ReservedConcurrentExecutions" in props for props in fns.values())
+
+
+def test_template_health_alarms_stay_outside_the_managed_prefix(template: dict[str, Any]) -> None:
+    """Stack alarms named modeshift-* would trigger analyses and fall under the function's delete permission."""
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        alarm_name = sub_text(alarm["Properties"].get("AlarmName", ""))
+        assert alarm_name, f"{name}: an unnamed alarm gets '<stack>-{name}-…', i.e. modeshift-* for stack 'modeshift'"
+        assert not alarm_name.replace("${AWS::StackName}", "modeshift").startswith(ALARM_PREFIX), name
+
+
+# ---------------------------------------------------------------- state, topics, logs
+
+
+def test_template_table_has_keys_ttl_pitr_and_encryption(template: dict[str, Any]) -> None:
+    (table,) = resources(template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+    assert keys == {"HASH": PK, "RANGE": SK}
+    assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == {PK: "S", SK: "S"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_template_topics_are_encrypted_or_say_why_not(template: dict[str, Any]) -> None:
+    topics = resources(template, "AWS::SNS::Topic")
+    assert topics["VerdictTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    for name, topic in topics.items():
+        if topic["Properties"].get("KmsMasterKeyId"):
+            continue
+        skips = topic.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        assert any(s["id"] == "CKV_AWS_26" and s.get("comment") for s in skips), f"{name}: unencrypted, no reason"
+    for name, sub in resources(template, "AWS::SNS::Subscription").items():
+        assert sub.get("Condition") == "HasAlertEmail", name
+
+
+def test_template_every_function_logs_to_a_retained_log_group(template: dict[str, Any]) -> None:
+    log_groups = resources(template, "AWS::Logs::LogGroup")
+    for name, props in functions(template).items():
+        group = ref_name(props["LoggingConfig"]["LogGroup"])
+        assert group in log_groups, name
+        assert log_groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        role = ref_name(props["Role"])
+        log_resources = [
+            ref_name(s["Resource"])
+            for owner, s, _ in statements(template)
+            if owner == role and any(a.startswith("logs:") for a in as_list(s["Action"]))
+        ]
+        assert log_resources == [group], f"{name} may write logs elsewhere"
+
+
+def test_template_outputs_name_the_apps_resources(template: dict[str, Any]) -> None:
+    outputs = {name: ref_name(out["Value"]) for name, out in template["Outputs"].items()}
+    assert set(outputs.values()) >= {
+        "VerdictTopic",
+        "ModeshiftTable",
+        "TaskEventsQueue",
+        "AnalyzeFleetFunction",
+        "IngestTaskEventsFunction",
+        "ModeshiftLayer",
+    }
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_template_iam_grants_no_wildcard_actions_nor_writes_on_any_resource(template: dict[str, Any]) -> None:
+    seen = 0
+    for owner, statement, _ in statements(template):
+        seen += 1
+        assert statement["Effect"] == "Allow", owner
+        assert "NotAction" not in statement and "NotResource" not in statement, owner
+        actions = as_list(statement["Action"])
+        for action in actions:
+            verb = action.partition(":")[2]
+            assert "*" not in verb, f"{owner}: {action}"
+        if "*" in as_list(statement["Resource"]):
+            for action in actions:
+                verb = action.partition(":")[2]
+                assert verb.startswith(READ_VERBS) or action in WRITE_ON_ANY_RESOURCE_ALLOWED, f"{owner}: {action} on *"
+    assert seen > 0
+
+
+def test_template_alarm_writes_are_scoped_to_modeshift_alarms(template: dict[str, Any]) -> None:
+    alarm_writes = {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"}
+    granted = set()
+    for owner, statement, conditional in statements(template):
+        actions = set(as_list(statement["Action"]))
+        if not actions & alarm_writes:
+            continue
+        assert owner == "AnalyzeFleetRole"
+        assert conditional, "alarm writes must depend on ManageAlarmsEnabled"
+        assert [sub_text(r) for r in as_list(statement["Resource"])] == [ALARM_RESOURCE]
+        granted |= actions
+    assert granted == alarm_writes
+
+
+def test_template_ingest_can_only_touch_its_queue_and_the_table(template: dict[str, Any]) -> None:
+    targets = {}
+    for owner, statement, _ in statements(template):
+        if owner != "IngestTaskEventsRole":
+            continue
+        for action in as_list(statement["Action"]):
+            targets[action] = [ref_name(r) or r for r in as_list(statement["Resource"])]
+    for action, where in targets.items():
+        service = action.partition(":")[0]
+        expected = {
+            "sqs": ["TaskEventsQueue"],
+            "dynamodb": ["ModeshiftTable"],
+            "logs": ["IngestTaskEventsLogGroup"],
+            "xray": ["*"],
+        }[service]
+        assert where == expected, action
+    assert not any(a in targets for a in ("dynamodb:Scan", "dynamodb:DeleteItem", "sns:Publish"))
