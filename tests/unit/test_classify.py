@@ -222,12 +222,13 @@ def test_classify_workload_keeps_steady_and_ignores_gaps_when_thirty_percent_is_
     assert features.median_tasks == pytest.approx(np.median(gappy.task_count.values[~gap]))  # type: ignore[union-attr]
 
 
-def test_classify_workload_leaves_gaps_out_of_duty_cycle_when_container_insights_counts_have_gaps() -> None:
-    # Container Insights publishes 0 while nothing runs, so its gaps are missing data, not idle time
+@pytest.mark.parametrize("source", ["container_insights", "task_ledger"])
+def test_classify_workload_leaves_gaps_out_of_duty_cycle_when_explicit_zero_source_has_gaps(source: str) -> None:
+    # Container Insights and the task ledger record 0 while nothing runs: their gaps are missing data
     gappy, gap = with_random_gaps(0.45)
     tasks = gappy.task_count.values  # type: ignore[union-attr]
     cpu = gappy.cpu_avg_pct.values  # type: ignore[union-attr]
-    from_insights = classify_workload(usage(tasks, cpu, cpu * 1.2, source="container_insights"), DEFAULTS)
+    from_insights = classify_workload(usage(tasks, cpu, cpu * 1.2, source=source), DEFAULTS)
     from_samples = classify_workload(usage(tasks, cpu, cpu * 1.2, source="cpu_samplecount"), DEFAULTS)
 
     assert from_insights.pattern is Pattern.STEADY

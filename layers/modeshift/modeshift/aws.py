@@ -58,6 +58,10 @@ class AwsClients:
         except NoRegionError:
             raise CredentialsError("no AWS region configured") from None
 
+    def dynamodb_table(self, name: str) -> Any:
+        """A DynamoDB Table resource (the ledger reader queries with key-condition builders)."""
+        return self.session.resource("dynamodb", region_name=self.region, config=_RETRY_CONFIG).Table(name)
+
     def pricing_client(self) -> Any:
         region = self.region if self.region in PRICING_ENDPOINT_REGIONS else PRICING_ENDPOINT_REGIONS[0]
         return self._client("pricing", region)

@@ -15,6 +15,7 @@ from modeshift.adapters.cloudwatch import (
     align_window,
     choose_period,
 )
+from modeshift.adapters.dynamodb_ledger import TaskLedgerReader
 from modeshift.adapters.ecs import EcsInventoryReader
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
@@ -68,6 +69,7 @@ class _Collected:
     inventories: list[ClusterInventory]
     errors: list[ClusterError]
     warnings: list[str]
+    ledger: TaskLedgerReader | None = None
 
 
 def analyze(
@@ -80,7 +82,8 @@ def analyze(
     clients.check_credentials()
     region = clients.region
     catalog = load_embedded_catalog()
-    collected = _collect_inventory(settings, clients, progress)
+    ledger = TaskLedgerReader(clients.dynamodb_table(settings.table_name)) if settings.table_name else None
+    collected = _collect_inventory(settings, clients, progress, ledger)
 
     pricing_notes: list[str] = []
     if settings.use_price_list_api:
@@ -101,7 +104,7 @@ def analyze(
     # Container Insights clusters whose RunningTaskCount came back empty fall back to SampleCount.
     series.update(_fetch_fallback_counts(reader, workloads, series, period, start, end))
 
-    usages = [_usage(w, series, period, n_periods) for w in workloads]
+    usages = [_usage(w, series, period, n_periods, collected, start, end) for w in workloads]
     for w, usage in zip(workloads, usages, strict=True):
         w.subject = replace(w.subject, task_count_source=usage.task_count_source)
     progress(f"classifying {len(workloads)} workloads")
@@ -173,7 +176,9 @@ def analyze(
 # --------------------------------------------------------------------------- collection
 
 
-def _collect_inventory(settings: Settings, clients: AwsClients, progress: Progress) -> _Collected:
+def _collect_inventory(
+    settings: Settings, clients: AwsClients, progress: Progress, ledger: TaskLedgerReader | None = None
+) -> _Collected:
     ecs = EcsInventoryReader(clients.client("ecs"), clients.client("ec2"))
     lister = CloudWatchMetricLister(clients.client("cloudwatch"))
     names = list(settings.clusters) or ecs.list_cluster_names()
@@ -184,7 +189,8 @@ def _collect_inventory(settings: Settings, clients: AwsClients, progress: Progre
         progress(f"reading cluster {position}/{len(names)}: {name}")
         try:
             families = _container_insights_families(lister, name, warnings)
-            inventories.append(ecs.read_cluster(name, extra_families=families))
+            families += _ledger_families(ledger, name, warnings)
+            inventories.append(ecs.read_cluster(name, extra_families=sorted(set(families))))
         except AccessDeniedError as exc:
             errors.append(ClusterError(cluster=name, error=str(exc), missing_permission=exc.permission))
         except ClusterNotFoundError as exc:
@@ -192,7 +198,18 @@ def _collect_inventory(settings: Settings, clients: AwsClients, progress: Progre
         except ModeshiftError as exc:
             errors.append(ClusterError(cluster=name, error=str(exc)))
     warnings.extend(getattr(ecs, "warnings", []))
-    return _Collected(inventories=inventories, errors=errors, warnings=warnings)
+    return _Collected(inventories=inventories, errors=errors, warnings=warnings, ledger=ledger)
+
+
+def _ledger_families(ledger: TaskLedgerReader | None, cluster: str, warnings: list[str]) -> list[str]:
+    """Task families the task-event ledger saw run outside services in this cluster."""
+    if ledger is None:
+        return []
+    try:
+        return ledger.families(cluster)
+    except ModeshiftError as exc:
+        warnings.append(f"cannot read the task ledger for {cluster}: {exc}")
+        return []
 
 
 def _container_insights_families(lister: CloudWatchMetricLister, cluster: str, warnings: list[str]) -> list[str]:
@@ -294,10 +311,24 @@ def _fetch_fallback_counts(
     return reader.fetch(extra, start, end) if extra else {}
 
 
-def _usage(w: _Workload, series: dict[str, MetricSeries], period: int, n_periods: int) -> WorkloadUsage:
+def _usage(
+    w: _Workload,
+    series: dict[str, MetricSeries],
+    period: int,
+    n_periods: int,
+    collected: _Collected,
+    start: datetime,
+    end: datetime,
+) -> WorkloadUsage:
     keys = w.keys
+    if w.subject.service is None:
+        from_ledger = _ledger_usage(w, collected, start, end)
+        if from_ledger is not None:
+            return from_ledger
     if "ci_cpu_reserved" in keys:
         return _family_usage(w, series, n_periods)
+    if w.subject.service is None:
+        return WorkloadUsage(expected_periods=n_periods)
     tasks: MetricSeries | None = None
     source: TaskCountSource = "none"
     running = series.get(keys.get("running_tasks", ""))
@@ -329,6 +360,25 @@ def _tasks_from_samples(samples: MetricSeries, period: int, desired_count: int) 
             tasks = tasks * ratio
             source = "cpu_samplecount_calibrated"
     return MetricSeries(start=samples.start, period_seconds=samples.period_seconds, values=tasks), source
+
+
+def _ledger_usage(w: _Workload, collected: _Collected, start: datetime, end: datetime) -> WorkloadUsage | None:
+    """A standalone family's running tasks per hour from the task ledger: exact task-seconds, no sampling."""
+    if collected.ledger is None:
+        return None
+    group = w.subject.workload
+    try:
+        if group not in collected.ledger.groups(w.subject.cluster):
+            return None
+        hourly = collected.ledger.hourly(w.subject.cluster, group, start, end)
+    except ModeshiftError as exc:
+        collected.warnings.append(f"cannot read the task ledger for {w.subject.cluster}/{group}: {exc}")
+        return None
+    return WorkloadUsage(
+        task_count=hourly.task_count,
+        task_count_source="task_ledger",
+        expected_periods=len(hourly.avg_tasks),
+    )
 
 
 def _family_usage(w: _Workload, series: dict[str, MetricSeries], n_periods: int) -> WorkloadUsage:

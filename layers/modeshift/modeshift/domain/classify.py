@@ -52,6 +52,10 @@ _GroupKey = tuple[_Shape, ...]
 # --------------------------------------------------------------------------- public API
 
 
+# Task-count sources that record 0 when nothing runs: a missing period there is missing data.
+_EXPLICIT_ZERO_SOURCES = frozenset({"container_insights", "task_ledger"})
+
+
 def classify_workload(usage: WorkloadUsage, thresholds: Thresholds) -> WorkloadFeatures:
     """Measure one workload's series and name its shape; the same arithmetic as `classify_workloads`."""
     return classify_workloads([usage], thresholds)[0]
@@ -69,7 +73,7 @@ def classify_workloads(usages: Sequence[WorkloadUsage], thresholds: Thresholds) 
     - data_span_hours: (last present period − first present period + 1) × period / 3600.
     - duty_cycle: active periods / lookback periods. A period is active when its task count datapoint
       is > 0 (without a task count series: when the first utilisation series has a datapoint). For
-      Container Insights counts, which publish 0 while nothing runs, the denominator is the periods
+      Container Insights and task-ledger counts, which hold 0 while nothing runs, the denominator is the periods
       with a datapoint instead: there a gap is missing data, not idle time (same for avg_tasks).
     - avg_tasks: sum of the task counts > 0 / lookback periods, i.e. task-periods observed spread over
       the lookback. A gap adds nothing; it is never a zero reading inside a percentile.
@@ -416,10 +420,11 @@ def _measure(usages: Sequence[WorkloadUsage], key: _GroupKey) -> _Measured:
     measured.present = present_count.astype(np.float64)
     measured.coverage = np.minimum(present_count / lookback, 1.0)
     measured.span_hours = np.where(present_count > 0, (last - first + 1) * period / SECONDS_PER_HOUR, 0.0)
-    # Container Insights publishes RunningTaskCount 0 while a service runs nothing, so its gaps are
-    # "no data" and are left out; for AWS/ECS-derived counts a gap means nothing ran (it publishes
-    # nothing then), so it counts as an inactive period of the lookback.
-    gaps_unknown = np.array([usage.task_count_source == "container_insights" for usage in usages])
+    # Container Insights publishes RunningTaskCount 0 while a service runs nothing, and the task ledger
+    # holds 0 for every hour after it started, so their gaps are "no data" and are left out; for
+    # AWS/ECS-derived counts a gap means nothing ran (it publishes nothing then), so it counts as an
+    # inactive period of the lookback.
+    gaps_unknown = np.array([usage.task_count_source in _EXPLICIT_ZERO_SOURCES for usage in usages])
     if activity_signal == "task_count":
         lookback = np.where(gaps_unknown, np.maximum(present_count, 1), lookback)
     measured.duty_cycle = np.minimum(active_count / lookback, 1.0)
