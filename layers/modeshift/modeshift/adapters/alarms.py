@@ -9,15 +9,13 @@ Alarms without the `modeshift-` prefix, or not of this name shape, are never tou
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from modeshift.adapters.aws_errors import translated
 from modeshift.domain.triggers import ALARM_NAME_PREFIX, ALARM_NAME_SUFFIX, alarm_name_for
-from modeshift.errors import AccessDeniedError, AwsCallError, ThrottledError
 
 PERIOD_SECONDS = 300
 EVALUATION_PERIODS = 6
@@ -25,24 +23,10 @@ DATAPOINTS_TO_ALARM = 6
 TREAT_MISSING_DATA = "notBreaching"
 COMPARISON = "LessThanThreshold"
 _DELETE_BATCH = 100  # DeleteAlarms takes at most 100 names
-_THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
 
 
-@contextmanager
-def _mapped(action: str) -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", ""))
-        if code.startswith("AccessDenied"):
-            raise AccessDeniedError(f"cloudwatch:{action}", message) from exc
-        if code in _THROTTLED:
-            raise ThrottledError(f"cloudwatch:{action} kept being throttled: {message}") from exc
-        raise AwsCallError(action, code, message) from exc
-    except BotoCoreError as exc:
-        raise AwsCallError(action, type(exc).__name__, str(exc)) from exc
+def _mapped(action: str) -> AbstractContextManager[None]:
+    return translated(action, f"cloudwatch:{action}", connection_errors=True)
 
 
 @dataclass

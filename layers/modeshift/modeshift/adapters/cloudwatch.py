@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import ClientError
 
+from modeshift.adapters.aws_errors import is_throttling, translate
 from modeshift.domain.models import MetricSeries
-from modeshift.errors import AccessDeniedError, AwsCallError, ThrottledError
+from modeshift.errors import AccessDeniedError, AwsCallError
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ RETENTION_TIERS: tuple[tuple[float, int], ...] = ((15.0, 60), (63.0, 300), (455.
 
 STATISTICS = frozenset({"Average", "Maximum", "Minimum", "Sum", "SampleCount"})
 
-_THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
 _GET_METRIC_DATA_PERMISSION = "cloudwatch:GetMetricData"
 _LIST_METRICS_PERMISSION = "cloudwatch:ListMetrics"
 
@@ -154,24 +154,6 @@ def plan_batches(
 
 
 # --------------------------------------------------------------------------- errors
-
-
-def _error_code(exc: ClientError) -> tuple[str, str]:
-    error = exc.response.get("Error", {})
-    return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
-
-
-def _is_access_denied(code: str) -> bool:
-    return code.startswith("AccessDenied") or code == "UnauthorizedOperation"
-
-
-def _map_client_error(exc: ClientError, operation: str, permission: str) -> Exception:
-    code, message = _error_code(exc)
-    if _is_access_denied(code):
-        return AccessDeniedError(permission)
-    if code in _THROTTLING_CODES:
-        return ThrottledError(f"{operation} kept being throttled: {code}: {message}")
-    return AwsCallError(operation, code, message)
 
 
 # --------------------------------------------------------------------------- reader
@@ -318,13 +300,12 @@ class CloudWatchMetricsReader:
                 response: dict[str, Any] = self._client.get_metric_data(**request)
                 return response
             except ClientError as exc:
-                code, _ = _error_code(exc)
-                if code in _THROTTLING_CODES and attempt < self._max_attempts:
+                if is_throttling(exc) and attempt < self._max_attempts:
                     ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
                     # "Equal jitter": never zero, so the retry always waits, yet callers spread out.
                     self._sleep(ceiling / 2 + self._jitter() * ceiling / 2)
                     continue
-                raise _map_client_error(exc, "GetMetricData", _GET_METRIC_DATA_PERMISSION) from exc
+                raise translate(exc, operation="GetMetricData", permission=_GET_METRIC_DATA_PERMISSION) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -399,5 +380,5 @@ class CloudWatchMetricLister:
                     if value:
                         found.add(value)
         except ClientError as exc:
-            raise _map_client_error(exc, "ListMetrics", _LIST_METRICS_PERMISSION) from exc
+            raise translate(exc, operation="ListMetrics", permission=_LIST_METRICS_PERMISSION) from exc
         return sorted(found)

@@ -14,6 +14,7 @@ import numpy as np
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from modeshift.adapters.aws_errors import translate
 from modeshift.domain.models import LaunchMode, MetricSeries
 from modeshift.domain.task_events import (
     HOUR_SECONDS,
@@ -24,7 +25,7 @@ from modeshift.domain.task_events import (
     hour_iso,
     start_moment,
 )
-from modeshift.errors import AccessDeniedError, AwsCallError, ThrottledError
+from modeshift.errors import AwsCallError, ThrottledError
 from modeshift.table import PK, SK, TTL_ATTRIBUTE, ledger_key, task_key
 
 # TransactWriteItems takes at most 100 actions: the task item plus 99 buckets (a task that ran > 99 hours
@@ -36,17 +37,7 @@ BUCKETS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS - 1
 MAX_ATTEMPTS = 3
 DEFAULT_RETENTION_DAYS = 70
 
-_THROTTLED_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "Throttling",
-        "RequestLimitExceeded",
-        "TransactionInProgressException",
-    }
-)
 _THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
 
 Outcome = Literal["recorded", "duplicate"]
 
@@ -326,26 +317,15 @@ class TaskLedgerWriter:
                     raise _ConditionFailed from None
                 if any(reason in _THROTTLED_REASONS for reason in reasons):
                     raise ThrottledError(f"TransactWriteItems throttled or conflicted: {reasons}") from None
-            raise _map_error(exc, "TransactWriteItems", "dynamodb:TransactWriteItems") from None
+            raise translate(exc, operation="TransactWriteItems", permission="dynamodb:TransactWriteItems") from None
 
     def _read_task(self, task_arn: str) -> dict[str, Any] | None:
         try:
             answer = self._table.get_item(Key=task_key(task_arn), ConsistentRead=True)
         except ClientError as exc:
-            raise _map_error(exc, "GetItem", "dynamodb:GetItem") from None
+            raise translate(exc, operation="GetItem", permission="dynamodb:GetItem") from None
         item: dict[str, Any] | None = answer.get("Item")
         return item
-
-
-def _map_error(exc: ClientError, operation: str, permission: str) -> Exception:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    message = str(error.get("Message", ""))
-    if code in _ACCESS_DENIED_CODES:
-        return AccessDeniedError(permission, f"access denied: the caller lacks {permission} ({message})")
-    if code in _THROTTLED_CODES:
-        return ThrottledError(f"{operation} throttled: {code}: {message}")
-    return AwsCallError(operation, code, message)
 
 
 # --------------------------------------------------------------------------- reading
@@ -464,7 +444,7 @@ class TaskLedgerReader:
             try:
                 page = self._table.query(**params)
             except ClientError as exc:
-                raise _map_error(exc, "Query", "dynamodb:Query") from None
+                raise translate(exc, operation="Query", permission="dynamodb:Query") from None
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import ClientError
 
+from modeshift.adapters.aws_errors import error_code, translate
 from modeshift.domain.models import (
     Architecture,
     CapacityProviderStrategyItem,
@@ -20,7 +21,7 @@ from modeshift.domain.models import (
     StandaloneFamilyInfo,
     TaskDefinitionInfo,
 )
-from modeshift.errors import AccessDeniedError, AwsCallError, ClusterNotFoundError, ThrottledError
+from modeshift.errors import AwsCallError, ClusterNotFoundError
 
 # API maxima of the batch describe calls (AWS rejects larger batches).
 DESCRIBE_SERVICES_BATCH = 10
@@ -29,19 +30,6 @@ DESCRIBE_TASKS_BATCH = 100
 # DescribeInstances filters accept up to 200 values each; 100 keeps every page small.
 DESCRIBE_INSTANCES_BATCH = 100
 
-_ACCESS_DENIED_CODES = frozenset(
-    {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnauthorizedException"}
-)
-_THROTTLED_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-    }
-)
 # DescribeTaskDefinition answers these for a revision or family that no longer exists.
 _TASK_DEFINITION_GONE_CODES = frozenset({"ClientException", "InvalidParameterException"})
 
@@ -152,16 +140,9 @@ def _mapped_errors(permission: str, cluster: str | None = None) -> Iterator[None
     try:
         yield
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", ""))
-        if code in _ACCESS_DENIED_CODES:
-            raise AccessDeniedError(permission, message) from exc
-        if code == "ClusterNotFoundException" and cluster is not None:
+        if error_code(exc)[0] == "ClusterNotFoundException" and cluster is not None:
             raise ClusterNotFoundError(cluster) from exc
-        if code in _THROTTLED_CODES:
-            raise ThrottledError(f"{permission} kept being throttled: {message}") from exc
-        raise AwsCallError(exc.operation_name, code, message) from exc
+        raise translate(exc, operation=exc.operation_name, permission=permission) from exc
 
 
 class EcsInventoryReader:

@@ -8,18 +8,14 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from modeshift.adapters.aws_errors import translated
 from modeshift.domain.models import Architecture, FargateRates
 from modeshift.domain.pricing import PRICE_LIST_API, PriceCatalog
-from modeshift.errors import AccessDeniedError, AwsCallError, ThrottledError
 
 logger = logging.getLogger(__name__)
 
 _OPERATION = "GetProducts"
 _PERMISSION = "pricing:GetProducts"
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
-_THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 _MAX_RESULTS = 100
 
 # Usage types carry a region prefix (USE1-, USW2-, EU-, APS3- ...) except some us-east-1 EC2 rows;
@@ -93,18 +89,8 @@ class PriceListReader:
         logger.warning("stopped reading %s prices after %d pages", service_code, self._max_pages)
 
     def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        try:
+        with translated(_OPERATION, _PERMISSION, connection_errors=True):
             response: dict[str, Any] = self._client.get_products(**kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", "Unknown"))
-            if code in _ACCESS_DENIED_CODES:
-                raise AccessDeniedError(_PERMISSION) from None
-            if code in _THROTTLING_CODES:
-                raise ThrottledError(f"{_OPERATION} kept being throttled: {error.get('Message', '')}") from None
-            raise AwsCallError(_OPERATION, code, str(error.get("Message", ""))) from None
-        except BotoCoreError as exc:
-            raise AwsCallError(_OPERATION, type(exc).__name__, str(exc)) from None
         return response
 
     def ec2_on_demand_hourly_usd(self, region: str, instance_type: str) -> float | None:

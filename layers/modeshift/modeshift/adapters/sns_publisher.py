@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from modeshift.adapters.aws_errors import translated
 from modeshift.domain.notifications import Notification
-from modeshift.errors import AccessDeniedError, AwsCallError, ThrottledError
-
-_THROTTLED = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottlingException"})
 
 
 def publish(sns_client: Any, topic_arn: str, message: Notification) -> str:
     """Publish `message` to `topic_arn`; returns SNS's MessageId. ClientError becomes a modeshift error."""
-    try:
+    with translated("Publish", "sns:Publish", connection_errors=True):
         response = sns_client.publish(
             TopicArn=topic_arn,
             Subject=message.title,
@@ -27,17 +23,6 @@ def publish(sns_client: Any, topic_arn: str, message: Notification) -> str:
                 name: {"DataType": "String", "StringValue": value} for name, value in message.attributes().items()
             },
         )
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        text = str(error.get("Message", ""))
-        if code.startswith("AccessDenied") or code == "AuthorizationError":
-            raise AccessDeniedError("sns:Publish", text) from exc
-        if code in _THROTTLED:
-            raise ThrottledError(f"sns:Publish kept being throttled: {text}") from exc
-        raise AwsCallError("Publish", code, text) from exc
-    except BotoCoreError as exc:  # no answer at all: connection, timeout
-        raise AwsCallError("Publish", type(exc).__name__, str(exc)) from exc
     return str(response.get("MessageId", ""))
 
 

@@ -7,38 +7,20 @@ Item: pk, sk, kind, recommended_mode, monthly_savings_usd, published_savings_usd
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from modeshift.adapters.aws_errors import translated
 from modeshift.domain.notifications import Fingerprint, VerdictState
-from modeshift.errors import AccessDeniedError, AwsCallError, ModeshiftError, ThrottledError
+from modeshift.errors import AwsCallError, ModeshiftError
 from modeshift.table import PK, SK, TTL_ATTRIBUTE, verdict_key
 
-_THROTTLED = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "Throttling"}
-)
 
-
-@contextmanager
-def _mapped(action: str) -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", ""))
-        if code.startswith("AccessDenied"):
-            raise AccessDeniedError(f"dynamodb:{action}", message) from exc
-        if code in _THROTTLED:
-            raise ThrottledError(f"dynamodb:{action} kept being throttled: {message}") from exc
-        raise AwsCallError(exc.operation_name, code, message) from exc
-    except BotoCoreError as exc:  # no answer at all: connection, timeout
-        raise AwsCallError(action, type(exc).__name__, str(exc)) from exc
+def _mapped(action: str) -> AbstractContextManager[None]:
+    return translated(action, f"dynamodb:{action}", connection_errors=True)
 
 
 def _s(value: str) -> dict[str, str]:
