@@ -8,11 +8,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:  # the writer (ingest's cold start) never needs numpy; only the reader does
+    import numpy as np
 
 from modeshift.adapters.aws_errors import translate
 from modeshift.domain.models import LaunchMode, MetricSeries
@@ -385,6 +387,8 @@ class TaskLedgerReader:
         periods = max(0, math.ceil((end.astimezone(UTC) - first).total_seconds() / HOUR_SECONDS))
         last = first + timedelta(hours=max(periods - 1, 0))
         ledger_start = self.ledger_start(cluster)
+        import numpy as np
+
         avg = np.full(periods, np.nan)
         starts = np.full(periods, np.nan)
         spot = np.full(periods, np.nan)

@@ -6,10 +6,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # numpy costs ~90 ms of cold start; the ingest handler never needs it
+    import numpy as np
 
 HOURS_PER_MONTH = 730.0
 CPU_UNITS_PER_VCPU = 1024
@@ -189,6 +191,8 @@ class MetricSeries:
 
     @property
     def present(self) -> int:
+        import numpy as np
+
         return int(np.count_nonzero(~np.isnan(self.values)))
 
 
