@@ -76,7 +76,8 @@ def as_usages(fleet: dict[str, np.ndarray]) -> list[WorkloadUsage]:
     return [
         WorkloadUsage(
             **{name: MetricSeries(start, PERIOD_SECONDS, values[row]) for name, values in fleet.items()},
-            task_count_source="container_insights",
+            # gaps mean "nothing ran", as in counts derived from AWS/ECS SampleCount
+            task_count_source="cpu_samplecount",
             expected_periods=POINTS,
         )
         for row in range(WORKLOADS)
