@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from modeshift.adapters.alarms import ReservationAlarmManager
@@ -52,7 +52,14 @@ def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, no
     if settings.topic_arn and settings.table_name:
         store = DynamoDbVerdictStateStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
         publisher = SnsPublisher(clients.client("sns"), settings.topic_arn)
-        published = publish_verdicts(report, store, publisher, now)
+        published = publish_verdicts(
+            report,
+            store,
+            publisher,
+            now,
+            cooldown=timedelta(hours=settings.cooldown_hours),
+            digest_threshold=settings.digest_threshold,
+        )
         errors += published.errors
         summary["publish"] = {k: v for k, v in published.as_dict().items() if k != "errors"}
     if settings.manage_alarms and isinstance(trigger, SweepTrigger):

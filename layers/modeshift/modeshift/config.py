@@ -43,6 +43,12 @@ class Settings(BaseModel):
     alarm_reservation_threshold_pct: float = Field(default=40.0, gt=0, lt=100)
     # task-ledger rows and verdict state expire after this many days (DynamoDB TTL)
     retention_days: int = Field(default=70, ge=15, le=500)
+    # noise control: a verdict already sent is re-sent for a change at most once per cooldown (unless its
+    # severity rose); more than digest_threshold messages in one run go out as one digest
+    cooldown_hours: int = Field(default=24 * 7, ge=0, le=24 * 90)
+    digest_threshold: int = Field(default=5, ge=1)
+    # notify_slack: the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself)
+    slack_webhook_secret_arn: str | None = None
 
     @field_validator("clusters", mode="before")
     @classmethod

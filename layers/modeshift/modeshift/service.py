@@ -32,6 +32,7 @@ from modeshift.domain.models import (
     WorkloadUsage,
     WorkloadVerdict,
 )
+from modeshift.domain.noise import apply_snooze
 from modeshift.domain.policy import (
     PricingContext,
     WorkloadSubject,
@@ -152,8 +153,12 @@ def analyze(
                 )
             shares = allocate_cluster_cost(assessment, reservations)
         verdicts = [
-            advise_workload(
-                workloads[i].subject, features[i], prices, options, shares.get(workloads[i].subject.workload)
+            apply_snooze(
+                advise_workload(
+                    workloads[i].subject, features[i], prices, options, shares.get(workloads[i].subject.workload)
+                ),
+                workloads[i].subject.tags,
+                now.date(),
             )
             for i in indexes
         ]

@@ -1,8 +1,9 @@
 """DynamoDB adapter for verdict publication state: one item per verdict at `verdict_key(cluster, subject)`.
 
 Item: pk, sk, kind, recommended_mode, monthly_savings_usd, published_savings_usd, status
-(pending | published | recorded), message (the Notification JSON), updated_at (ISO 8601), revision
-(optimistic lock), expires_at (epoch seconds, TTL = retention_days after the last write).
+(pending | published | recorded | cooldown), message (the Notification JSON), updated_at (ISO 8601),
+published_at (ISO 8601, when SNS last accepted a message: the cooldown starts), revision (optimistic
+lock), expires_at (epoch seconds, TTL = retention_days after the last write).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _item(state: VerdictState, expires_at: int) -> dict[str, Any]:
         item["published_savings_usd"] = _n(state.published_savings_usd)
     if state.message is not None:
         item["message"] = _s(state.message)
+    if state.published_at is not None:
+        item["published_at"] = _s(state.published_at.isoformat())
     return item
 
 
@@ -62,6 +65,9 @@ def _state(item: dict[str, Any]) -> VerdictState:
         return float(value["N"]) if isinstance(value, dict) and "N" in value else None
 
     cluster = (text(PK) or "").removeprefix("VERDICT#")
+    updated_at = datetime.fromisoformat(text("updated_at") or "1970-01-01T00:00:00+00:00")
+    status = text("status") or "recorded"
+    published_at = text("published_at")
     return VerdictState(
         cluster=cluster,
         subject=text(SK) or "",
@@ -71,9 +77,13 @@ def _state(item: dict[str, Any]) -> VerdictState:
             monthly_savings_usd=number("monthly_savings_usd") or 0.0,
         ),
         published_savings_usd=number("published_savings_usd"),
-        status=text("status") or "recorded",  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
         message=text("message"),
-        updated_at=datetime.fromisoformat(text("updated_at") or "1970-01-01T00:00:00+00:00"),
+        updated_at=updated_at,
+        # items written before published_at existed: a published item was last sent when last written
+        published_at=datetime.fromisoformat(published_at)
+        if published_at
+        else (updated_at if status == "published" else None),
         revision=int(number("revision") or 0),
         expires_at=None if number(TTL_ATTRIBUTE) is None else int(number(TTL_ATTRIBUTE) or 0),
     )
@@ -152,6 +162,7 @@ class DynamoDbVerdictStateStore:
                 "status": "published",
                 "published_savings_usd": state.fingerprint.monthly_savings_usd,
                 "updated_at": now,
+                "published_at": now,
                 "revision": state.revision + 1,
                 "expires_at": self._expires_at(now),
             }
@@ -163,7 +174,7 @@ class DynamoDbVerdictStateStore:
                 TableName=self._table,
                 Key={PK: _s(key[PK]), SK: _s(key[SK])},
                 UpdateExpression="SET #status = :published, published_savings_usd = :saving, "
-                "updated_at = :now, #rev = :next, #ttl = :ttl",
+                "updated_at = :now, published_at = :now, #rev = :next, #ttl = :ttl",
                 ConditionExpression="#rev = :rev",
                 ExpressionAttributeNames={"#status": "status", "#rev": "revision", "#ttl": TTL_ATTRIBUTE},
                 ExpressionAttributeValues={

@@ -44,7 +44,8 @@ SUBJECT_MAX_CHARS = 99  # SNS: fewer than 100
 CLUSTER_SUBJECT = "cluster"
 
 Verdict = WorkloadVerdict | ClusterVerdict
-VerdictStatus = Literal["pending", "published", "recorded"]
+# cooldown: a change waits for the cooldown to end (fingerprint still the last one sent or recorded)
+VerdictStatus = Literal["pending", "published", "recorded", "cooldown"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -79,6 +80,7 @@ class VerdictState(BaseModel):
     message: str | None = None  # the Notification JSON to send (kept after publishing, for audit)
     updated_at: datetime
     revision: int = 0  # optimistic lock: bumped by every write
+    published_at: datetime | None = None  # when SNS last accepted a message for it (the cooldown starts)
     expires_at: int | None = None  # epoch seconds when the store forgets it (DynamoDB TTL)
 
 
@@ -90,7 +92,7 @@ class Notification(BaseModel):
     schema_version: str = NOTIFICATION_SCHEMA_VERSION
     notification_id: str = Field(description="stable per verdict state: subscribers can drop duplicates")
     type: str = Field(description="the verdict kind, e.g. move_to_fargate or tune_capacity")
-    scope: Literal["workload", "cluster"]
+    scope: Literal["workload", "cluster", "digest"]
     severity: Severity
     cluster: str
     subject: str = Field(description="the workload (service:NAME, family:NAME) or 'cluster'")
