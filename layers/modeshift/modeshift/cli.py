@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from botocore.exceptions import (
@@ -18,10 +19,13 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+from pydantic import ValidationError
 
 from modeshift import __version__
 from modeshift.domain.models import Goal
 from modeshift.domain.report import AnalysisReport, render_table, to_json
+from modeshift.domain.weekly import build_weekly, render_html
+from modeshift.domain.weekly import render_json as render_weekly_json
 from modeshift.errors import ConfigurationError, CredentialsError, ModeshiftError
 
 EXIT_OK = 0
@@ -29,6 +33,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 DEMO_REGION = "us-east-1"
+DEFAULT_REPORT_DIR = "modeshift-report"
 
 
 class _UsageError(Exception):
@@ -109,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the analysis against a local simulated account (no AWS needed)")
     common(demo)
+    demo.add_argument(
+        "--report-dir",
+        default=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=f"also write the weekly report page here (default {DEFAULT_REPORT_DIR}/)",
+    )
+
+    report = sub.add_parser("report", help="render the weekly report page from `analyze --output json` files")
+    report.add_argument("input", metavar="INPUT.json", help="this week's `modeshift analyze --output json` document")
+    report.add_argument("--previous", metavar="PREV.json", help="last week's document, for the week-over-week trend")
+    report.add_argument(
+        "--output-dir",
+        default=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=f"where to write modeshift-report.html and .json (default {DEFAULT_REPORT_DIR}/)",
+    )
     return parser
 
 
@@ -118,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "report":
+        return run_report(args)
     progress = _Progress(sys.stderr, enabled=not args.quiet)
     try:
         report = run_demo(progress) if args.command == "demo" else run_analyze(args, progress)
@@ -139,9 +162,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     progress.clear()
     _emit(report, args.output, sys.stdout)
+    if args.command == "demo":
+        try:
+            html_path, _ = write_weekly_report(report, None, Path(args.report_dir))
+        except OSError as exc:
+            print(f"modeshift: cannot write the weekly report: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"weekly report: {html_path}", file=sys.stderr)
     if report.errors and not report.clusters:
         # Nothing could be analysed: scripts must not mistake an empty report for a clean fleet.
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _read_analysis(path: str) -> AnalysisReport:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"modeshift report: cannot read {path}: {exc}") from exc
+    try:
+        return AnalysisReport.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "document"
+        raise _UsageError(
+            f"modeshift report: {path} is not a `modeshift analyze --output json` document "
+            f"({exc.error_count()} problem(s); first: {where}: {first['msg']})"
+        ) from exc
+
+
+def write_weekly_report(current: AnalysisReport, previous: AnalysisReport | None, out_dir: Path) -> tuple[Path, Path]:
+    """Write modeshift-report.html and modeshift-report.json into out_dir; return both paths."""
+    weekly = build_weekly(current, previous)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / "modeshift-report.html"
+    json_path = out_dir / "modeshift-report.json"
+    html_path.write_text(render_html(weekly), encoding="utf-8")
+    json_path.write_text(render_weekly_json(weekly) + "\n", encoding="utf-8")
+    return html_path, json_path
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """`modeshift report`: local files in, the weekly page and its JSON out; a bad input file is exit 2."""
+    try:
+        current = _read_analysis(args.input)
+        previous = _read_analysis(args.previous) if args.previous else None
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        paths = write_weekly_report(current, previous, Path(args.output_dir))
+    except OSError as exc:
+        print(f"modeshift report: cannot write to {args.output_dir}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for path in paths:
+        print(path)
     return EXIT_OK
 
 

@@ -1,0 +1,501 @@
+"""The weekly savings report: one week's analysis (and last week's) as a self-contained HTML page and JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from modeshift.domain.models import ClusterVerdictKind, LaunchMode, WorkloadVerdict, WorkloadVerdictKind, round_usd
+from modeshift.domain.report import AnalysisReport
+
+# Bump on any change to a field's name, type or meaning; additions keep the version.
+WEEKLY_SCHEMA_VERSION = "1.0"
+
+TOP_ACTIONS = 5
+TOP_UTILISATION = 8
+
+_MOVES = (
+    WorkloadVerdictKind.MOVE_TO_FARGATE,
+    WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
+    WorkloadVerdictKind.MOVE_TO_EC2,
+)
+
+# How to switch, as the capacity provider strategy a person sets on the service.
+_HOW_TO_SWITCH = {
+    LaunchMode.FARGATE: "set the service's capacity provider strategy to FARGATE (weight 1)",
+    LaunchMode.FARGATE_SPOT: "set the service's capacity provider strategy to FARGATE_SPOT (weight 1), "
+    "optionally with a FARGATE base for a floor that Spot cannot interrupt",
+    LaunchMode.EC2: "set the service's capacity provider strategy to an EC2 capacity provider "
+    "(an Auto Scaling group with managed scaling)",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class WeeklyTotals(_Model):
+    workload_count: int
+    cluster_count: int
+    current_monthly_cost_usd: float
+    monthly_savings_usd: float
+    wasted_monthly_cost_usd: float
+    action_count: int
+    failed_cluster_count: int
+
+
+class ClusterWaste(_Model):
+    """EC2 capacity paid for but not reserved by tasks; None when the analysis could not measure it."""
+
+    cluster: str
+    verdict: str
+    monthly_cost_usd: float
+    wasted_monthly_cost_usd: float | None
+
+
+class VerdictSavings(_Model):
+    verdict: str
+    count: int
+    monthly_savings_usd: float
+
+
+class Action(_Model):
+    kind: Literal["workload", "cluster"]
+    cluster: str
+    workload: str | None
+    verdict: str
+    change: str
+    why: str
+    monthly_savings_usd: float
+
+
+class WorkloadUtilisation(_Model):
+    """Average CPU and memory use of one task as % of what it reserves; None is no data, never zero."""
+
+    cluster: str
+    workload: str
+    current_monthly_cost_usd: float
+    cpu_avg_pct: float | None
+    memory_avg_pct: float | None
+
+
+class TrendPoint(_Model):
+    metric: Literal["monthly_savings_usd", "wasted_monthly_cost_usd", "workload_count"]
+    current: float
+    previous: float | None
+    change: float | None
+
+
+class Trend(_Model):
+    first_week: bool
+    previous_generated_at: datetime | None
+    points: tuple[TrendPoint, ...]
+
+
+class WeeklyReport(_Model):
+    schema_version: str = WEEKLY_SCHEMA_VERSION
+    generated_at: datetime
+    region: str
+    lookback_days: int
+    goal: str
+    no_data: bool
+    totals: WeeklyTotals
+    waste_by_cluster: tuple[ClusterWaste, ...]
+    savings_by_verdict: tuple[VerdictSavings, ...]
+    top_actions: tuple[Action, ...]
+    utilisation: tuple[WorkloadUtilisation, ...]
+    trend: Trend
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _feature_pct(workload: WorkloadVerdict, name: str) -> float | None:
+    features = workload.evidence.get("features")
+    value = features.get(name) if isinstance(features, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _workload_action(w: WorkloadVerdict) -> Action:
+    change = (
+        f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}: "
+        f"{_HOW_TO_SWITCH[w.recommended_mode]}"
+    )
+    return Action(
+        kind="workload",
+        cluster=w.cluster,
+        workload=w.workload,
+        verdict=w.verdict.value,
+        change=change,
+        why=w.reasons[0] if w.reasons else "",
+        monthly_savings_usd=w.monthly_savings_usd,
+    )
+
+
+def _actions(report: AnalysisReport) -> list[Action]:
+    """Moves and capacity tuning with a saving, largest first; the same savings the totals count once."""
+    actions = [_workload_action(w) for w in report.workloads if w.verdict in _MOVES and w.monthly_savings_usd > 0]
+    for c in report.clusters:
+        if c.verdict is ClusterVerdictKind.TUNE_CAPACITY and c.monthly_savings_usd > 0:
+            target = "fewer" if c.recommended_instance_count is None else str(c.recommended_instance_count)
+            actions.append(
+                Action(
+                    kind="cluster",
+                    cluster=c.cluster,
+                    workload=None,
+                    verdict=c.verdict.value,
+                    change=f"Shrink cluster {c.cluster} from {c.instance_count} to {target} EC2 instances "
+                    "(lower the Auto Scaling group's minimum or use managed scaling at 100% target capacity)",
+                    why=c.reasons[-1] if c.reasons else "",
+                    monthly_savings_usd=c.monthly_savings_usd,
+                )
+            )
+    return sorted(actions, key=lambda a: (-a.monthly_savings_usd, a.cluster, a.workload or ""))
+
+
+def _savings_by_verdict(report: AnalysisReport) -> tuple[VerdictSavings, ...]:
+    sums: dict[str, tuple[int, float]] = {}
+    for w in report.workloads:
+        if w.verdict in _MOVES:
+            count, total = sums.get(w.verdict.value, (0, 0.0))
+            sums[w.verdict.value] = (count + 1, total + w.monthly_savings_usd)
+    for c in report.clusters:
+        if c.verdict is ClusterVerdictKind.TUNE_CAPACITY:
+            count, total = sums.get(c.verdict.value, (0, 0.0))
+            sums[c.verdict.value] = (count + 1, total + c.monthly_savings_usd)
+    rows = [VerdictSavings(verdict=k, count=n, monthly_savings_usd=round_usd(v)) for k, (n, v) in sums.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.monthly_savings_usd, r.verdict)))
+
+
+def _trend(current: AnalysisReport, previous: AnalysisReport | None) -> Trend:
+    def point(metric: Literal["monthly_savings_usd", "wasted_monthly_cost_usd", "workload_count"]) -> TrendPoint:
+        now = float(getattr(current.totals, metric))
+        before = None if previous is None else float(getattr(previous.totals, metric))
+        return TrendPoint(
+            metric=metric,
+            current=now,
+            previous=before,
+            change=None if before is None else round_usd(now - before),
+        )
+
+    return Trend(
+        first_week=previous is None,
+        previous_generated_at=None if previous is None else previous.generated_at,
+        points=(point("monthly_savings_usd"), point("wasted_monthly_cost_usd"), point("workload_count")),
+    )
+
+
+def build_weekly(current: AnalysisReport, previous: AnalysisReport | None = None) -> WeeklyReport:
+    """Summarise one analysis for the week: totals, waste per cluster, savings by verdict, top actions, trend."""
+    actions = _actions(current)
+    by_cost = sorted(current.workloads, key=lambda w: (-w.current_monthly_cost_usd, w.cluster, w.workload))
+    t = current.totals
+    return WeeklyReport(
+        generated_at=current.generated_at,
+        region=current.region,
+        lookback_days=current.lookback_days,
+        goal=current.goal.value,
+        no_data=not current.workloads,
+        totals=WeeklyTotals(
+            workload_count=t.workload_count,
+            cluster_count=t.cluster_count,
+            current_monthly_cost_usd=t.current_monthly_cost_usd,
+            monthly_savings_usd=t.monthly_savings_usd,
+            wasted_monthly_cost_usd=t.wasted_monthly_cost_usd,
+            action_count=len(actions),
+            failed_cluster_count=t.failed_cluster_count,
+        ),
+        waste_by_cluster=tuple(
+            ClusterWaste(
+                cluster=c.cluster,
+                verdict=c.verdict.value,
+                monthly_cost_usd=c.monthly_cost_usd,
+                wasted_monthly_cost_usd=(None if c.evidence.get("waste_known") is False else c.wasted_monthly_cost_usd),
+            )
+            for c in sorted(current.clusters, key=lambda c: (-c.wasted_monthly_cost_usd, c.cluster))
+        ),
+        savings_by_verdict=_savings_by_verdict(current),
+        top_actions=tuple(actions[:TOP_ACTIONS]),
+        utilisation=tuple(
+            WorkloadUtilisation(
+                cluster=w.cluster,
+                workload=w.workload,
+                current_monthly_cost_usd=w.current_monthly_cost_usd,
+                cpu_avg_pct=_feature_pct(w, "cpu_avg_pct"),
+                memory_avg_pct=_feature_pct(w, "memory_avg_pct"),
+            )
+            for w in by_cost[:TOP_UTILISATION]
+        ),
+        trend=_trend(current, previous),
+        errors=tuple(f"cluster {e.cluster} not analysed: {e.error}" for e in current.errors),
+        warnings=current.warnings,
+    )
+
+
+def render_json(weekly: WeeklyReport) -> str:
+    return weekly.model_dump_json(indent=2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML: every user-derived string goes through _e(); charts are inline SVG sized by viewBox and width/height.
+
+_CHART_WIDTH = 720
+_LABEL_WIDTH = 230
+_VALUE_WIDTH = 110
+_ROW_HEIGHT = 30
+
+_CSS = """
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+color:#1f2933;background:#f4f6f8}
+main{max-width:980px;margin:0 auto;padding:24px 20px 48px}
+h1{font-size:26px;margin:0 0 4px}
+h2{font-size:19px;margin:0 0 12px}
+.meta{color:#52606d;margin:0 0 20px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin-bottom:20px}
+.card{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:14px 16px}
+.card .label{color:#52606d;font-size:13px;text-transform:uppercase;letter-spacing:.04em}
+.card .value{font-size:26px;font-weight:650}
+.good{color:#0e7c4a}.bad{color:#b42318}.muted{color:#7b8794}
+section{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:18px 20px;margin-bottom:18px}
+svg{display:block;max-width:100%;height:auto}
+svg text{font:13px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#1f2933}
+svg .nodata{fill:#7b8794;font-style:italic}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e4e7eb;vertical-align:top}
+th{font-size:13px;color:#52606d;text-transform:uppercase;letter-spacing:.04em}
+td.num,th.num{text-align:right;white-space:nowrap}
+.empty{padding:28px;text-align:center;font-size:18px;color:#52606d;background:#fff;border:2px dashed #bcccdc;
+border-radius:8px;margin-bottom:18px}
+.notice{background:#fff8e1;border:1px solid #f0c36d;border-radius:8px;padding:10px 14px;margin-bottom:18px}
+small{color:#52606d}
+"""
+
+
+def _e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _short(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bar_chart(
+    chart_id: str,
+    title: str,
+    rows: Sequence[tuple[str, float | None, str]],
+    *,
+    colour: str,
+    max_value: float | None = None,
+    empty: str = "no data this week",
+) -> str:
+    """Horizontal bars: (label, value or None for no data, value text). A None is drawn as text, never a bar."""
+    height = max(1, len(rows)) * _ROW_HEIGHT + 10
+    parts = [
+        f'<svg id="{_e(chart_id)}" class="chart" role="img" aria-label="{_e(title)}" '
+        f'width="{_CHART_WIDTH}" height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}">',
+        f"<title>{_e(title)}</title>",
+    ]
+    if not rows:
+        parts.append(f'<text class="nodata" x="10" y="24">{_e(empty)}</text>')
+    known = [v for _, v, _ in rows if v is not None]
+    top = max_value if max_value is not None else max(known, default=0.0)
+    span = _CHART_WIDTH - _LABEL_WIDTH - _VALUE_WIDTH
+    for i, (label, value, value_text) in enumerate(rows):
+        y = 5 + i * _ROW_HEIGHT
+        mid = y + _ROW_HEIGHT / 2 + 4
+        parts.append(
+            f'<text x="{_LABEL_WIDTH - 8}" y="{mid:.0f}" text-anchor="end"><title>{_e(label)}</title>'
+            f"{_e(_short(label))}</text>"
+        )
+        if value is None:
+            parts.append(f'<text class="nodata" x="{_LABEL_WIDTH + 4}" y="{mid:.0f}">no data</text>')
+            continue
+        width = 0.0 if top <= 0 else max(0.0, min(1.0, value / top)) * span
+        # A measured zero still shows a hairline so it reads as "zero", distinct from "no data".
+        parts.append(
+            f'<rect x="{_LABEL_WIDTH}" y="{y + 5}" width="{max(width, 1.5):.1f}" height="{_ROW_HEIGHT - 10}" '
+            f'rx="3" fill="{colour}"><title>{_e(label)}: {_e(value_text)}</title></rect>'
+        )
+        parts.append(f'<text x="{_LABEL_WIDTH + max(width, 1.5) + 6:.1f}" y="{mid:.0f}">{_e(value_text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_TREND_LABELS = {
+    "monthly_savings_usd": "Savings available $/month",
+    "wasted_monthly_cost_usd": "EC2 waste $/month",
+    "workload_count": "Workloads analysed",
+}
+
+
+def _trend_value(metric: str, value: float) -> str:
+    return f"{value:,.0f}" if metric == "workload_count" else _usd(value)
+
+
+def _trend_chart(trend: Trend) -> str:
+    """One small panel per metric: last week's bar beside this week's, each panel on its own scale."""
+    panel_w, height, base = 240, 210, 170
+    width = panel_w * len(trend.points)
+    parts = [
+        f'<svg id="chart-trend" class="chart" role="img" aria-label="Week-over-week trend" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">',
+        "<title>Week-over-week trend</title>",
+    ]
+    for i, p in enumerate(trend.points):
+        x0 = i * panel_w
+        top = max(p.current, p.previous or 0.0)
+        parts.append(
+            f'<text x="{x0 + panel_w / 2:.0f}" y="16" text-anchor="middle" font-weight="600">'
+            f"{_e(_TREND_LABELS[p.metric])}</text>"
+        )
+        parts.append(f'<line x1="{x0 + 30}" y1="{base}" x2="{x0 + panel_w - 30}" y2="{base}" stroke="#9aa5b1"/>')
+        bars = (("last week", p.previous, "#9fb3c8", 55), ("this week", p.current, "#2f6fde", 135))
+        for label, value, colour, dx in bars:
+            cx = x0 + dx
+            parts.append(f'<text x="{cx + 25}" y="{base + 18}" text-anchor="middle">{label}</text>')
+            if value is None:
+                parts.append(
+                    f'<text class="nodata" x="{cx + 25}" y="{base - 8}" text-anchor="middle">first week</text>'
+                )
+                continue
+            h = 0.0 if top <= 0 else value / top * 120
+            h = max(h, 1.5)
+            parts.append(
+                f'<rect x="{cx}" y="{base - h:.1f}" width="50" height="{h:.1f}" rx="3" fill="{colour}">'
+                f"<title>{label}: {_e(_trend_value(p.metric, value))}</title></rect>"
+            )
+            parts.append(
+                f'<text x="{cx + 25}" y="{base - h - 6:.1f}" text-anchor="middle">'
+                f"{_e(_trend_value(p.metric, value))}</text>"
+            )
+        if p.change is not None:
+            sign = "+" if p.change > 0 else "-" if p.change < 0 else ""
+            size = abs(p.change)
+            text = f"{sign}{size:,.0f}" if p.metric == "workload_count" else f"{sign}{_usd(size)}"
+            parts.append(
+                f'<text x="{x0 + panel_w / 2:.0f}" y="{base + 36}" text-anchor="middle">change {_e(text)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _card(label: str, value: str, css: str = "") -> str:
+    return f'<div class="card"><div class="label">{_e(label)}</div><div class="value {css}">{_e(value)}</div></div>'
+
+
+def _actions_table(actions: Sequence[Action]) -> str:
+    if not actions:
+        return '<p class="muted">Nothing to change this week: every workload is already in its cheapest mode.</p>'
+    rows = "".join(
+        f"<tr><td class='num'>{i}</td><td>{_e(a.cluster)}</td><td>{_e(a.workload or '(cluster capacity)')}</td>"
+        f"<td>{_e(a.change)}<br><small>{_e(a.why)}</small></td>"
+        f"<td class='num'>{_e(_usd(a.monthly_savings_usd))}</td></tr>"
+        for i, a in enumerate(actions, start=1)
+    )
+    return (
+        '<table id="top-actions"><thead><tr><th class="num">#</th><th>Cluster</th><th>Workload</th>'
+        f'<th>What to change</th><th class="num">Saves / month</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
+def render_html(weekly: WeeklyReport) -> str:
+    """The whole report as one page: inline CSS and SVG, no script, no external URL."""
+    t = weekly.totals
+    when = weekly.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    head = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>modeshift weekly report — {_e(weekly.region)} — {_e(weekly.generated_at.date().isoformat())}"
+        f"</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>modeshift weekly report</h1><p class='meta'>{_e(weekly.region)} · generated {_e(when)} · "
+        f"{weekly.lookback_days} days of metrics · goal {_e(weekly.goal)}</p>"
+    )
+    body: list[str] = []
+    for message in (*weekly.errors, *weekly.warnings):
+        body.append(f"<div class='notice'>{_e(message)}</div>")
+    if weekly.no_data:
+        body.append(
+            '<div class="empty" id="no-data"><strong>No data this week.</strong><br>'
+            "The analysis found no ECS workloads to report on, so there is nothing to save or change.</div>"
+        )
+    body.append(
+        "<div class='cards'>"
+        + _card("Savings available", f"{_usd(t.monthly_savings_usd)}/mo", "good")
+        + _card("EC2 waste", f"{_usd(t.wasted_monthly_cost_usd)}/mo", "bad")
+        + _card("Current spend", f"{_usd(t.current_monthly_cost_usd)}/mo")
+        + _card("Workloads · clusters", f"{t.workload_count} · {t.cluster_count}")
+        + "</div>"
+    )
+    body.append(
+        "<section><h2>Top actions</h2>"
+        f"<p class='muted'>The {min(len(weekly.top_actions), TOP_ACTIONS)} largest of {t.action_count} changes, "
+        "largest saving first.</p>" + _actions_table(weekly.top_actions) + "</section>"
+    )
+    waste_rows = [
+        (
+            c.cluster,
+            c.wasted_monthly_cost_usd,
+            "no data" if c.wasted_monthly_cost_usd is None else f"{_usd(c.wasted_monthly_cost_usd)}/mo",
+        )
+        for c in weekly.waste_by_cluster
+    ]
+    body.append(
+        "<section><h2>Waste per cluster</h2><p class='muted'>EC2 capacity paid for but not reserved by any task.</p>"
+        + _bar_chart("chart-waste", "Waste per cluster, $/month", waste_rows, colour="#d64545")
+        + "</section>"
+    )
+    saving_rows = [
+        (s.verdict.replace("_", " "), s.monthly_savings_usd, f"{_usd(s.monthly_savings_usd)}/mo ({s.count})")
+        for s in weekly.savings_by_verdict
+    ]
+    body.append(
+        "<section><h2>Savings by verdict type</h2>"
+        + _bar_chart(
+            "chart-savings",
+            "Savings by verdict type, $/month",
+            saving_rows,
+            colour="#2f9e66",
+            empty="no data this week" if weekly.no_data else "no savings found this week",
+        )
+        + "</section>"
+    )
+    util_rows = [
+        (
+            f"{u.cluster} / {u.workload}",
+            u.cpu_avg_pct,
+            "no data" if u.cpu_avg_pct is None else f"{u.cpu_avg_pct:.1f}% CPU",
+        )
+        for u in weekly.utilisation
+    ]
+    body.append(
+        "<section><h2>Utilisation of the top workloads</h2><p class='muted'>Average CPU use as % of what each task "
+        "reserves, for the most expensive workloads. “no data” means no metric, not zero.</p>"
+        + _bar_chart(
+            "chart-utilisation", "Average CPU % of the top workloads", util_rows, colour="#2f6fde", max_value=100.0
+        )
+        + "</section>"
+    )
+    since = (
+        "First week: no previous report to compare with."
+        if weekly.trend.first_week or weekly.trend.previous_generated_at is None
+        else f"Compared with the report of {weekly.trend.previous_generated_at.strftime('%Y-%m-%d %H:%M UTC')}."
+    )
+    body.append(
+        f"<section><h2>Week over week</h2><p class='muted'>{_e(since)}</p>{_trend_chart(weekly.trend)}</section>"
+    )
+    foot = (
+        "<p class='meta'>Generated by modeshift from <code>modeshift analyze --output json</code>; "
+        "the JSON beside this page has every number.</p></main></body></html>"
+    )
+    return head + "".join(body) + foot + "\n"
