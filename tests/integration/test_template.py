@@ -301,6 +301,12 @@ def test_template_every_asynchronous_path_has_an_alarmed_dlq(template: dict[str,
         events = props.get("Events", {})
         async_events = {k: e for k, e in events.items() if e["Type"] in ASYNC_EVENT_TYPES}
         for event_name, event in async_events.items():
+            if event["Type"] == "SNS":
+                # SNS retries delivery to Lambda on its own schedule; what it gives up on goes to the redrive queue.
+                redrive = event["Properties"].get("RedrivePolicy", {})
+                assert redrive.get("deadLetterTargetArn"), f"{name}.{event_name}: no RedrivePolicy"
+                dlqs.add(ref_name(redrive["deadLetterTargetArn"]))
+                continue
             dlq = event["Properties"].get("DeadLetterConfig", {})
             assert dlq, f"{name}.{event_name}: no DeadLetterConfig"
             assert "RetryPolicy" in event["Properties"], f"{name}.{event_name}: no RetryPolicy"
@@ -485,3 +491,29 @@ def test_template_ingest_can_only_touch_its_queue_and_the_table(template: dict[s
         }[service]
         assert where == expected, action
     assert not any(a in targets for a in ("dynamodb:Scan", "dynamodb:DeleteItem", "sns:Publish"))
+
+
+def test_template_slack_notifier_is_optional_and_reads_only_its_secret(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    assert str(params["EnableSlackNotifier"]["Default"]) == "false"
+    assert params["SlackWebhookSecretArn"]["Default"] == ""
+    pattern = re.compile(params["SlackWebhookSecretArn"]["AllowedPattern"])
+    assert pattern.fullmatch("arn:aws:secretsmanager:eu-west-1:123456789012:secret:modeshift/slack-AbC123")
+    assert not pattern.fullmatch("https://hooks.slack.com/services/T000/B000/XXXX")
+    assert "SlackEnabled" in template["Conditions"]
+    slack_resources = [n for n in template["Resources"] if n.startswith("NotifySlack")]
+    assert len(slack_resources) >= 6
+    for name in slack_resources:
+        assert template["Resources"][name].get("Condition") == "SlackEnabled", name
+    fn = functions(template)["NotifySlackFunction"]
+    assert fn["Environment"]["Variables"]["MODESHIFT_SLACK_WEBHOOK_SECRET_ARN"] == {"Ref": "SlackWebhookSecretArn"}
+    (event,) = fn["Events"].values()
+    assert event["Type"] == "SNS" and event["Properties"]["Topic"] == {"Ref": "VerdictTopic"}
+    granted = {}
+    for owner, statement, _ in statements(template):
+        if owner == "NotifySlackRole":
+            for action in as_list(statement["Action"]):
+                granted[action] = [ref_name(r) or r for r in as_list(statement["Resource"])]
+    assert granted["secretsmanager:GetSecretValue"] == ["SlackWebhookSecretArn"]
+    assert granted["sqs:SendMessage"] == ["NotifySlackDeadLetterQueue"]
+    assert {a.partition(":")[0] for a in granted} == {"logs", "xray", "secretsmanager", "sqs"}
