@@ -215,7 +215,9 @@ def test_scheduled_events_publish_each_material_verdict_once_and_reruns_publish_
             "type": "String",
             "severity": "String",
             "cluster": "String",
+            "audience": "String",
         }
+        assert attributes["audience"]["Value"] == "machine"  # the default: machine rendering only
         assert attributes["type"]["Value"] == body["type"] == body["verdict"]["verdict"]
         assert attributes["severity"]["Value"] == body["severity"] in {"low", "medium", "high"}
         assert attributes["cluster"]["Value"] == body["cluster"] in EC2_CLUSTERS

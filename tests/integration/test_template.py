@@ -226,7 +226,11 @@ def test_template_environment_is_valid_modeshift_settings(template: dict[str, An
                 continue
             assert key[len("MODESHIFT_") :].lower() in Settings.model_fields, f"{name}: {key}"
             target = ref_name(value)
-            if target in params:
+            if isinstance(value, dict) and "Fn::If" in value:
+                _, when_true, when_false = value["Fn::If"]
+                settings_from_env({key: str(when_false)})  # both branches must be valid settings
+                env[key] = str(when_true)
+            elif target in params:
                 env[key] = str(params[target].get("Default", ""))
             elif target is not None:
                 env[key] = f"resource-{target}"  # a table name, a topic ARN: any non-empty string
@@ -238,6 +242,16 @@ def test_template_environment_is_valid_modeshift_settings(template: dict[str, An
         for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"):
             assert key in variables, f"{name}: {key}"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "modeshift"
+
+
+def test_template_every_verdict_subscription_filters_on_its_audience(template: dict[str, Any]) -> None:
+    """Each verdict is published once per audience: an unfiltered subscriber would get every rendering."""
+    resources = template["Resources"]
+    email = resources["VerdictEmailSubscription"]["Properties"]
+    assert email["FilterPolicy"] == {"audience": ["email"]}
+    slack_events = resources["NotifySlackFunction"]["Properties"]["Events"]
+    (sns_event,) = [e for e in slack_events.values() if e["Type"] == "SNS"]
+    assert sns_event["Properties"]["FilterPolicy"] == {"audience": ["machine"]}
 
 
 # ---------------------------------------------------------------- handlers

@@ -12,6 +12,7 @@ from modeshift.adapters.verdict_state import DynamoDbVerdictStateStore
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
 from modeshift.domain.models import ClusterVerdictKind
+from modeshift.domain.render import Audience
 from modeshift.domain.triggers import AlarmTrigger, IgnoredTrigger, SweepTrigger, Trigger
 from modeshift.errors import ModeshiftError
 from modeshift.publish import publish_verdicts
@@ -51,7 +52,9 @@ def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, no
     }
     if settings.topic_arn and settings.table_name:
         store = DynamoDbVerdictStateStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
-        publisher = SnsPublisher(clients.client("sns"), settings.topic_arn)
+        publisher = SnsPublisher(
+            clients.client("sns"), settings.topic_arn, audiences=[Audience(a) for a in settings.notify_audiences]
+        )
         published = publish_verdicts(
             report,
             store,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -47,10 +47,12 @@ class Settings(BaseModel):
     # severity rose); more than digest_threshold messages in one run go out as one digest
     cooldown_hours: int = Field(default=24 * 7, ge=0, le=24 * 90)
     digest_threshold: int = Field(default=5, ge=1)
+    # which renderings of each verdict go to the topic (attribute `audience`: subscribers filter on it)
+    notify_audiences: tuple[Literal["machine", "email", "chat"], ...] = ("machine",)
     # notify_slack: the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself)
     slack_webhook_secret_arn: str | None = None
 
-    @field_validator("clusters", mode="before")
+    @field_validator("clusters", "notify_audiences", mode="before")
     @classmethod
     def _split_clusters(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,0 +1,46 @@
+"""Settings come from MODESHIFT_* variables, validated once; a typo is an error, not a silent default."""
+
+from __future__ import annotations
+
+import pytest
+
+from modeshift.config import settings_from_env
+from modeshift.errors import ConfigurationError
+
+
+def test_settings_from_env_reads_typed_values_when_variables_are_set() -> None:
+    settings = settings_from_env(
+        {
+            "MODESHIFT_CLUSTERS": "shop, core ,",
+            "MODESHIFT_LOOKBACK_DAYS": "28",
+            "MODESHIFT_GOAL": "price",
+            "MODESHIFT_NOTIFY_AUDIENCES": "machine,email",
+            "AWS_REGION": "eu-west-1",
+        }
+    )
+    assert settings.clusters == ("shop", "core")
+    assert settings.lookback_days == 28
+    assert settings.goal.value == "price"
+    assert settings.notify_audiences == ("machine", "email")
+    assert settings.region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MODESHIFT_LOOKBAK_DAYS", "14", "unknown setting MODESHIFT_LOOKBAK_DAYS"),
+        ("MODESHIFT_GOAL", "cheap", "goal"),
+        ("MODESHIFT_LOOKBACK_DAYS", "0", "lookback_days"),
+        ("MODESHIFT_NOTIFY_AUDIENCES", "machine,sms", "notify_audiences"),
+    ],
+)
+def test_settings_from_env_raises_configuration_error_when_a_value_is_wrong(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        settings_from_env({name: value})
+
+
+def test_settings_from_env_prefers_modeshift_region_over_sdk_region_when_both_are_set() -> None:
+    settings = settings_from_env({"MODESHIFT_REGION": "us-west-2", "AWS_DEFAULT_REGION": "eu-west-1"})
+    assert settings.region == "us-west-2"

@@ -1,0 +1,215 @@
+"""Per-audience renderings: exact snapshots, hostile names escaped everywhere, subject shape, size cap.
+
+Snapshots live in tests/snapshots/render/. After an intended change, regenerate them with
+`MODESHIFT_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_render.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from modeshift.domain.models import (
+    ClusterVerdict,
+    ClusterVerdictKind,
+    LaunchMode,
+    Pattern,
+    WorkloadVerdict,
+    WorkloadVerdictKind,
+)
+from modeshift.domain.notifications import SNS_MAX_BYTES, Notification, build_notification
+from modeshift.domain.render import (
+    Audience,
+    chat_message,
+    code_span,
+    email_body,
+    email_subject,
+    escape_markdown,
+    render,
+)
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "render"
+UPDATE = os.environ.get("MODESHIFT_UPDATE_SNAPSHOTS") == "1"
+NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+HOSTILE = "we*ird_[x](y)<b>&#`z`|~!{}\\\nline2"
+
+
+def workload(
+    kind: WorkloadVerdictKind,
+    mode: LaunchMode,
+    *,
+    current: LaunchMode = LaunchMode.EC2,
+    cluster: str = "shop-ec2",
+    service: str | None = "api",
+    family: str = "api",
+    savings: float = 109.79,
+    reasons: tuple[str, ...] = ("steady load", "FARGATE would cost less"),
+) -> WorkloadVerdict:
+    return WorkloadVerdict(
+        cluster=cluster,
+        workload=f"service:{service}" if service is not None else f"family:{family}",
+        service=service,
+        task_family=family,
+        verdict=kind,
+        current_mode=current,
+        recommended_mode=mode,
+        pattern=Pattern.STEADY,
+        current_monthly_cost_usd=253.94,
+        recommended_monthly_cost_usd=round(253.94 - savings, 2),
+        monthly_savings_usd=savings,
+        confidence=0.9,
+        reasons=reasons,
+        arithmetic=("now: $253.94/month", f"savings: ${savings}/month"),
+        evidence={"costs_by_mode": {"ec2_packing": {"instance_type": "c5.4xlarge"}}},
+    )
+
+
+def tune_capacity(cluster: str = "core-ec2") -> ClusterVerdict:
+    return ClusterVerdict(
+        cluster=cluster,
+        verdict=ClusterVerdictKind.TUNE_CAPACITY,
+        instance_count=6,
+        instance_types={"c5.xlarge": 6},
+        idle_instance_count=6,
+        monthly_cost_usd=832.2,
+        wasted_monthly_cost_usd=624.15,
+        cpu_reservation_pct=25.0,
+        memory_reservation_pct=20.5,
+        binding_resource="cpu",
+        recommended_instance_count=2,
+        monthly_savings_usd=554.8,
+        confidence=0.9,
+        reasons=("6 of 6 instances run no task now",),
+        arithmetic=("tuned: 2 instances; saves 4 × $138.70 = $554.80/month",),
+    )
+
+
+CASES = {
+    "move_to_fargate": workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE),
+    "move_to_ec2": workload(
+        WorkloadVerdictKind.MOVE_TO_EC2,
+        LaunchMode.EC2,
+        current=LaunchMode.FARGATE,
+        cluster="fargate-prod",
+        service="checkout",
+        family="checkout",
+        savings=328.21,
+    ),
+    "spot_family": workload(
+        WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
+        LaunchMode.FARGATE_SPOT,
+        cluster="batch-ec2",
+        service=None,
+        family="nightly-report",
+        savings=168.42,
+    ),
+    "tune_capacity": tune_capacity(),
+}
+
+
+def notification(verdict: WorkloadVerdict | ClusterVerdict) -> Notification:
+    return build_notification(verdict, region="us-east-1", generated_at=NOW)
+
+
+def renderings(verdict: WorkloadVerdict | ClusterVerdict) -> dict[str, str]:
+    message = notification(verdict)
+    return {
+        "email.txt": f"Subject: {email_subject(message)}\n\n{render(message, Audience.EMAIL)}\n",
+        "chat.json": json.dumps(json.loads(render(message, Audience.CHAT)), indent=2, ensure_ascii=False) + "\n",
+        "machine.json": json.dumps(json.loads(render(message, Audience.MACHINE)), indent=2, ensure_ascii=False) + "\n",
+    }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendering_matches_snapshot_when_rendered_for_each_audience(case: str) -> None:
+    for suffix, text in renderings(CASES[case]).items():
+        path = SNAPSHOTS / f"{case}.{suffix}"
+        if UPDATE or not path.exists():
+            if not UPDATE:
+                pytest.fail(f"missing snapshot {path}: run with MODESHIFT_UPDATE_SNAPSHOTS=1")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8"), f"{path.name} changed (MODESHIFT_UPDATE_SNAPSHOTS=1 to accept)"
+
+
+def test_chat_message_has_exactly_the_amazon_q_custom_shape_when_rendered() -> None:
+    chat = chat_message(notification(CASES["move_to_fargate"]))
+    assert set(chat) == {"version", "source", "content", "metadata"}
+    assert (chat["version"], chat["source"]) == ("1.0", "custom")
+    assert set(chat["content"]) == {"textType", "title", "description", "nextSteps", "keywords"}
+    assert chat["content"]["textType"] == "client-markdown"
+    assert chat["content"]["keywords"] == ["move_to_fargate", "medium", "shop-ec2"]
+    assert chat["metadata"]["threadId"] == "shop-ec2"
+    assert any("capacityProvider=FARGATE,weight=1 --force-new-deployment" in s for s in chat["content"]["nextSteps"])
+
+
+def test_verdicts_of_one_cluster_share_a_chat_thread_when_rendered() -> None:
+    threads = {chat_message(notification(v))["metadata"]["threadId"] for v in (CASES["move_to_fargate"],)}
+    threads.add(chat_message(notification(tune_capacity("shop-ec2")))["metadata"]["threadId"])
+    assert threads == {"shop-ec2"}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_email_names_the_action_and_how_to_silence_when_rendered(case: str) -> None:
+    body = email_body(notification(CASES[case]))
+    for section in ("WHAT", "WHY", "THE ARITHMETIC", "HOW TO SWITCH", "HOW TO SILENCE", "MinMonthlySavingsUsd"):
+        assert section in body
+
+
+def test_markdown_escape_neutralises_every_special_character_when_names_are_hostile() -> None:
+    assert escape_markdown("a*b_c[d](e)<f>&#`|~!") == r"a\*b\_c\[d\]\(e\)&lt;f&gt;&amp;\#\`\|\~\!"
+    assert escape_markdown("x\ny") == "x y"
+    assert code_span("a`b") == "``a`b``"
+
+
+def test_hostile_names_are_escaped_in_every_rendering_when_rendered() -> None:
+    verdict = workload(
+        WorkloadVerdictKind.MOVE_TO_FARGATE,
+        LaunchMode.FARGATE,
+        cluster=f"c{HOSTILE}",
+        service=f"s{HOSTILE}",
+        reasons=(f"reason {HOSTILE}",),
+    )
+    message = notification(verdict)
+    subject = email_subject(message)
+    assert "\n" not in subject and "\r" not in subject and len(subject) < 100
+    body = email_body(message)
+    assert "line2" in body and "\nline2" not in body  # a name cannot start a line of its own
+    assert "--cluster 'c" in body  # shell-quoted in the commands
+    chat = chat_message(message)
+    texts = [chat["content"]["title"], chat["content"]["description"], *chat["content"]["keywords"][2:]]
+    for text in texts:
+        assert "<b>" not in text and "[x](y)" not in text and "we*ird" not in text and "\nline2" not in text
+    assert "we\\*ird\\_\\[x\\]\\(y\\)&lt;b&gt;&amp;\\#" in chat["content"]["description"]
+    for step in chat["content"]["nextSteps"]:
+        assert "<b>" not in step.split("`", 1)[0]  # outside the code span, HTML is escaped
+    machine = json.loads(render(message, Audience.MACHINE))
+    assert machine["cluster"] == f"c{HOSTILE}"  # JSON escapes it losslessly
+    assert machine["schema_version"] == "1.0"
+
+
+@pytest.mark.parametrize("name_length", [1, 60, 200, 5000])
+def test_subject_stays_one_line_under_100_chars_when_names_are_long(name_length: int) -> None:
+    verdict = workload(
+        WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, cluster="c\n" * name_length, service="s" * name_length
+    )
+    subject = email_subject(notification(verdict))
+    assert len(subject) < 100 and "\n" not in subject and "saves $109.79/mo" in subject
+
+
+def test_every_rendering_fits_sns_when_the_verdict_is_huge() -> None:
+    huge = tuple(f"reason {i} " + "x" * 5000 for i in range(200))
+    verdict = workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, reasons=huge)
+    message = notification(verdict)
+    for audience in Audience:
+        text = render(message, audience)
+        assert len(text.encode("utf-8")) <= SNS_MAX_BYTES - 2048
+    assert message.truncated  # the machine JSON was cut first (reasons shortened), and the email says so
+    assert "Note: evidence removed" in email_body(message)
+    assert len(email_body(message, max_bytes=2_000).encode("utf-8")) <= 2_000
+    assert "cut to fit the SNS size limit" in email_body(message, max_bytes=2_000)
+    assert len(chat_message(message)["content"]["description"]) <= 3_500
