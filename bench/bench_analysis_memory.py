@@ -21,9 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "modeshift")]
 
-os.environ.update(
-    {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-)
+os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
 for name in [k for k in os.environ if k.startswith("MODESHIFT_") or k in ("AWS_PROFILE", "AWS_ENDPOINT_URL")]:
     del os.environ[name]
 
@@ -100,9 +98,7 @@ def seed(cloudwatch: BenchCloudWatch) -> None:
                 ("MemoryUtilization", "Average"),
                 ("MemoryUtilization", "Maximum"),
             ):
-                cloudwatch.put_series(
-                    "AWS/ECS", metric, dims, stat, start, PERIOD, level + rng.normal(0, 3, points)
-                )
+                cloudwatch.put_series("AWS/ECS", metric, dims, stat, start, PERIOD, level + rng.normal(0, 3, points))
             tasks = np.full(points, float(rng.integers(1, 12)))
             cloudwatch.put_series("ECS/ContainerInsights", "RunningTaskCount", dims, "Average", start, PERIOD, tasks)
 

@@ -19,7 +19,7 @@ HANDLERS = {
     "analyze_fleet": ROOT / "functions" / "analyze_fleet" / "app.py",
     "ingest_task_events": ROOT / "functions" / "ingest_task_events" / "app.py",
 }
-BARE_HANDLER = '''
+BARE_HANDLER = """
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
@@ -32,7 +32,7 @@ metrics = Metrics(namespace="bench")
 @metrics.log_metrics
 def lambda_handler(event, context):
     return {}
-'''
+"""
 # Import one file as a module and print how long that took, in a fresh process.
 PROBE = """
 import importlib.util, sys, time

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the shared test fixtures (tests/fixtures)
 try:
     import modeshift  # noqa: F401
 except ImportError:  # not installed with `pip install -e .`: use the source tree
@@ -54,6 +55,7 @@ from moto import mock_aws  # noqa: E402
 
 from modeshift import ingest  # noqa: E402
 from modeshift.domain.task_events import deltas_for, parse_task_event  # noqa: E402
+from tests.fixtures.tables import create_modeshift_table  # noqa: E402
 
 
 @dataclass
@@ -163,15 +165,7 @@ class NullTransactions:
 def run(app: Any, batches: list[dict[str, Any]], *, null_backend: bool) -> dict[str, float]:
     with mock_aws():
         ingest.ledger_writer.cache_clear()
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_modeshift_table(TABLE, REGION)
         writer = ingest.ledger_writer()
         counts = {"calls": 0, "items": 0}
 

@@ -21,6 +21,7 @@ from modeshift.demo import seed
 from modeshift.demo.local_aws import install_fast_cloudwatch, uninstall_fast_cloudwatch
 from modeshift.errors import AwsCallError
 from tests.events import load_event
+from tests.fixtures.tables import create_modeshift_table
 
 pytestmark = pytest.mark.integration
 
@@ -130,18 +131,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         install_fast_cloudwatch()
         try:
             dynamodb = boto3.client("dynamodb", region_name=REGION)
-            dynamodb.create_table(
-                TableName=TABLE,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            dynamodb.update_time_to_live(
-                TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-            )
+            create_modeshift_table(TABLE, REGION)
             sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
             topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
             queue_url = sqs.create_queue(QueueName="verdicts")["QueueUrl"]

@@ -27,6 +27,7 @@ from modeshift.domain.models import LaunchMode
 from modeshift.domain.task_events import deltas_for, parse_task_event
 from modeshift.errors import AccessDeniedError, AwsCallError, ConfigurationError, ThrottledError
 from tests.events import load_event
+from tests.fixtures.tables import create_modeshift_table
 
 pytestmark = pytest.mark.integration
 
@@ -123,19 +124,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def table(aws_env: None) -> Iterator[Any]:
     with mock_aws():
         ingest.ledger_writer.cache_clear()
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.update_time_to_live(
-            TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-        )
+        create_modeshift_table(TABLE, REGION)
         yield boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
         ingest.ledger_writer.cache_clear()
 

@@ -22,6 +22,7 @@ from modeshift.domain.pricing import load_embedded_catalog
 from modeshift.domain.task_events import parse_task_event
 from modeshift.service import analyze
 from tests.events import load_event
+from tests.fixtures.tables import create_modeshift_table
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +50,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _table() -> Any:
-    dynamodb = boto3.resource("dynamodb", region_name=REGION)
-    return dynamodb.create_table(
-        TableName="modeshift",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_modeshift_table("modeshift", REGION)
+    return boto3.resource("dynamodb", region_name=REGION).Table("modeshift")
 
 
 def _run(day: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,6 +17,7 @@ from modeshift.domain.models import Goal, WorkloadVerdict
 from modeshift.domain.noise import SNOOZE_TAG, apply_snooze
 from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
 from modeshift.publish import publish_verdicts
+from tests.fixtures.tables import create_modeshift_table
 from tests.unit.test_notifications import workload
 
 pytestmark = pytest.mark.integration
@@ -34,15 +35,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_modeshift_table(TABLE, REGION)
         sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
         topic_arn = sns.create_topic(Name="modeshift-verdicts")["TopicArn"]
         queue_url = sqs.create_queue(QueueName="verdicts")["QueueUrl"]

@@ -1,0 +1,179 @@
+"""weekly_report under moto: analysis (the demo fixture) → S3 pages → one summary read back from SQS."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from modeshift import app_weekly
+from modeshift.app_weekly import LATEST_KEY, run_weekly_report
+from modeshift.aws import AwsClients
+from modeshift.config import Settings, build_settings
+from modeshift.domain.report import AnalysisReport
+from tests.events import load_event
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+BUCKET = "modeshift-reports-test"
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = ROOT / "functions" / "weekly_report" / "app.py"
+FIXTURE = ROOT / "tests" / "fixtures" / "analysis-demo.json"
+NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "modeshift-WeeklyReportFunction"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:modeshift-WeeklyReportFunction"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000001"
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@dataclass
+class Aws:
+    s3: Any
+    sqs: Any
+    topic_arn: str
+    queue_url: str
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "modeshift",
+    }.items():
+        monkeypatch.setenv(name, value)
+    fixture = AnalysisReport.model_validate_json(FIXTURE.read_text())
+    # The analysis itself is tested elsewhere; here it is the demo fleet's document, generated "now".
+    monkeypatch.setattr(
+        app_weekly, "analyze", lambda settings, clients, now: fixture.model_copy(update={"generated_at": now})
+    )
+    monkeypatch.setattr(app_weekly.time, "sleep", lambda seconds: None)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        sns = boto3.client("sns", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        topic_arn = sns.create_topic(Name="modeshift-verdicts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="weekly")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"FilterPolicy": json.dumps({"type": ["weekly_report"], "audience": ["machine"]})},
+        )
+        yield Aws(s3=s3, sqs=sqs, topic_arn=topic_arn, queue_url=queue_url)
+
+
+def _settings(aws: Aws) -> Settings:
+    return build_settings(
+        {"region": REGION, "report_bucket": BUCKET, "topic_arn": aws.topic_arn, "notify_audiences": ("machine", "chat")}
+    )
+
+
+def _messages(aws: Aws) -> list[dict[str, Any]]:
+    response = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    bodies = [json.loads(m["Body"]) for m in response.get("Messages", [])]
+    for m in response.get("Messages", []):
+        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def _link(text: str) -> str:
+    (line,) = [line for line in text.splitlines() if line.startswith("Report: ")]
+    return line.removeprefix("Report: ")
+
+
+def test_weekly_report_lands_encrypted_and_links_when_run(aws: Aws) -> None:
+    summary = run_weekly_report(_settings(aws), AwsClients(region=REGION), NOW)
+
+    assert summary["status"] == "ok" and summary["first_week"] is True
+    html_key = "reports/2026-11-30/modeshift-report.html"
+    for key in (html_key, "reports/2026-11-30/modeshift-report.json", LATEST_KEY):
+        head = aws.s3.head_object(Bucket=BUCKET, Key=key)
+        assert head["ServerSideEncryption"] == "AES256", key
+    assert aws.s3.head_object(Bucket=BUCKET, Key=html_key)["ContentType"] == "text/html; charset=utf-8"
+    page = aws.s3.get_object(Bucket=BUCKET, Key=html_key)["Body"].read().decode()
+    assert page.lstrip().lower().startswith("<!doctype html")
+    (notification,) = _messages(aws)  # one message for the machine audience (the chat one is filtered out)
+    attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
+    assert attributes["type"] == "weekly_report" and attributes["cluster"] == "*"
+    assert attributes["severity"] in {"low", "medium", "high"}
+    text = notification["Message"]
+    assert "Top actions:" in text and "report missing" not in text
+    assert len([line for line in text.splitlines() if line[:2] in {f"{i}." for i in range(1, 10)}]) <= 5
+    url = urlparse(_link(text))
+    assert url.path.endswith(html_key)
+    query = parse_qs(url.query)
+    expiry = query.get("X-Amz-Expires") or query.get("Expires")
+    assert expiry, url.query
+    assert int(expiry[0]) <= 7 * 24 * 3600
+
+
+def test_weekly_report_compares_with_last_week_when_run_twice(aws: Aws) -> None:
+    settings, clients = _settings(aws), AwsClients(region=REGION)
+    run_weekly_report(settings, clients, NOW - timedelta(days=7))
+    _messages(aws)
+
+    summary = run_weekly_report(settings, clients, NOW)
+
+    assert summary["first_week"] is False
+    stored = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=summary["json_key"])["Body"].read())
+    assert stored["trend"]["first_week"] is False
+    assert all(point["previous"] is not None for point in stored["trend"]["points"])
+
+
+def test_weekly_report_says_missing_without_link_when_s3_put_fails(aws: Aws) -> None:
+    aws.s3.delete_bucket(Bucket=BUCKET)
+
+    summary = run_weekly_report(_settings(aws), AwsClients(region=REGION), NOW)
+
+    assert summary["status"] == "report_missing" and summary["html_key"] is None
+    (notification,) = _messages(aws)
+    text = notification["Message"]
+    assert "report missing: " in text
+    assert "Report: " not in text and "https://" not in text
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"weekly_report_app_{uuid.uuid4().hex}", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_weekly_report_handler_runs_on_the_scheduler_event(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODESHIFT_REPORT_BUCKET", BUCKET)
+    monkeypatch.setenv("MODESHIFT_TOPIC_ARN", aws.topic_arn)
+    event = load_event("scheduled_weekly_report")
+    assert event["source"] == "aws.scheduler" and event["detail-type"] == "Scheduled Event"
+
+    summary = _load_handler().lambda_handler(event, FakeLambdaContext())
+
+    assert summary["status"] == "ok"
+    assert aws.s3.head_object(Bucket=BUCKET, Key=summary["html_key"])["ServerSideEncryption"] == "AES256"
+    assert len(_messages(aws)) == 1
