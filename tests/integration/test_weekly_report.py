@@ -18,10 +18,12 @@ import pytest
 from moto import mock_aws
 
 from modeshift import app_weekly
-from modeshift.app_weekly import LATEST_KEY, run_weekly_report
+from modeshift.app_weekly import LATEST_KEY, run_weekly_report, summary_body
 from modeshift.aws import AwsClients
 from modeshift.config import Settings, build_settings
+from modeshift.domain.render import Audience
 from modeshift.domain.report import AnalysisReport
+from modeshift.domain.weekly import build_weekly
 from tests.events import load_event
 
 pytestmark = pytest.mark.integration
@@ -52,6 +54,7 @@ class Aws:
     sqs: Any
     topic_arn: str
     queue_url: str
+    email_queue_url: str
 
 
 @pytest.fixture
@@ -77,34 +80,38 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         topic_arn = sns.create_topic(Name="modeshift-verdicts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="weekly")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(
-            TopicArn=topic_arn,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"FilterPolicy": json.dumps({"type": ["weekly_report"], "audience": ["machine"]})},
-        )
-        yield Aws(s3=s3, sqs=sqs, topic_arn=topic_arn, queue_url=queue_url)
+        urls = {}
+        for audience in ("machine", "email"):
+            url = sqs.create_queue(QueueName=f"weekly-{audience}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(
+                TopicArn=topic_arn,
+                Protocol="sqs",
+                Endpoint=arn,
+                Attributes={"FilterPolicy": json.dumps({"type": ["weekly_report"], "audience": [audience]})},
+            )
+            urls[audience] = url
+        yield Aws(s3=s3, sqs=sqs, topic_arn=topic_arn, queue_url=urls["machine"], email_queue_url=urls["email"])
 
 
 def _settings(aws: Aws) -> Settings:
     return build_settings(
-        {"region": REGION, "report_bucket": BUCKET, "topic_arn": aws.topic_arn, "notify_audiences": ("machine", "chat")}
+        {
+            "region": REGION,
+            "report_bucket": BUCKET,
+            "topic_arn": aws.topic_arn,
+            "notify_audiences": ("machine", "email", "chat"),
+        }
     )
 
 
-def _messages(aws: Aws) -> list[dict[str, Any]]:
-    response = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+def _messages(aws: Aws, queue_url: str | None = None) -> list[dict[str, Any]]:
+    queue_url = queue_url or aws.queue_url
+    response = aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
     bodies = [json.loads(m["Body"]) for m in response.get("Messages", [])]
     for m in response.get("Messages", []):
-        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
     return bodies
-
-
-def _link(text: str) -> str:
-    (line,) = [line for line in text.splitlines() if line.startswith("Report: ")]
-    return line.removeprefix("Report: ")
 
 
 def test_weekly_report_lands_encrypted_and_links_when_run(aws: Aws) -> None:
@@ -122,15 +129,16 @@ def test_weekly_report_lands_encrypted_and_links_when_run(aws: Aws) -> None:
     attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
     assert attributes["type"] == "weekly_report" and attributes["cluster"] == "*"
     assert attributes["severity"] in {"low", "medium", "high"}
-    text = notification["Message"]
-    assert "Top actions:" in text and "report missing" not in text
-    assert len([line for line in text.splitlines() if line[:2] in {f"{i}." for i in range(1, 10)}]) <= 5
-    url = urlparse(_link(text))
+    body = json.loads(notification["Message"])
+    assert body["type"] == "weekly_report" and body["report_missing"] is None
+    assert 1 <= len(body["top_actions"]) <= 5
+    assert body["totals"]["monthly_savings_usd"] == summary["monthly_savings_usd"]
+    (email,) = _messages(aws, aws.email_queue_url)
+    assert "Top actions:" in email["Message"] and f"Report: {body['report_url']}" in email["Message"]
+    url = urlparse(body["report_url"])
     assert url.path.endswith(html_key)
     query = parse_qs(url.query)
-    expiry = query.get("X-Amz-Expires") or query.get("Expires")
-    assert expiry, url.query
-    assert int(expiry[0]) <= 7 * 24 * 3600
+    assert query["X-Amz-Expires"] == [str(7 * 24 * 3600)]  # SigV4, the default (and maximum) week
 
 
 def test_weekly_report_compares_with_last_week_when_run_twice(aws: Aws) -> None:
@@ -153,7 +161,10 @@ def test_weekly_report_says_missing_without_link_when_s3_put_fails(aws: Aws) -> 
 
     assert summary["status"] == "report_missing" and summary["html_key"] is None
     (notification,) = _messages(aws)
-    text = notification["Message"]
+    body = json.loads(notification["Message"])
+    assert body["report_url"] is None and body["report_missing"]
+    (email,) = _messages(aws, aws.email_queue_url)
+    text = email["Message"]
     assert "report missing: " in text
     assert "Report: " not in text and "https://" not in text
 
@@ -177,3 +188,18 @@ def test_weekly_report_handler_runs_on_the_scheduler_event(aws: Aws, monkeypatch
     assert summary["status"] == "ok"
     assert aws.s3.head_object(Bucket=BUCKET, Key=summary["html_key"])["ServerSideEncryption"] == "AES256"
     assert len(_messages(aws)) == 1
+
+
+def test_weekly_summary_is_an_amazon_q_custom_notification_when_rendered_for_chat() -> None:
+    weekly = build_weekly(AnalysisReport.model_validate_json(FIXTURE.read_text()))
+
+    card = json.loads(
+        summary_body(weekly, Audience.CHAT, "modeshift weekly", "https://example.test/r?X-Amz-Expires=60", None)
+    )
+    missing = json.loads(summary_body(weekly, Audience.CHAT, "modeshift weekly", None, "bucket gone"))
+
+    assert card["version"] == "1.0" and card["source"] == "custom"
+    assert card["content"]["textType"] == "client-markdown"
+    assert card["content"]["description"].endswith("Report: https://example.test/r?X-Amz-Expires=60")
+    assert missing["content"]["description"].endswith("report missing: bucket gone")
+    assert "https://" not in missing["content"]["description"]

@@ -51,6 +51,9 @@ class Settings(BaseModel):
     notify_audiences: tuple[Literal["machine", "email", "chat"], ...] = ("machine",)
     # notify_slack: the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself)
     slack_webhook_secret_arn: str | None = None
+    # weekly_report: the private bucket the report pages go to, and how long the summary's link works (max 7 days)
+    report_bucket: str | None = None
+    report_link_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("clusters", "notify_audiences", mode="before")
     @classmethod

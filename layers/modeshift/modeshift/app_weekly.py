@@ -1,0 +1,203 @@
+"""The weekly-report use case: analysis → week-over-week report → private S3 pages → one summary on the topic."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from botocore.config import Config
+
+from modeshift.adapters.aws_errors import translated
+from modeshift.adapters.sns_publisher import ALL_AUDIENCES
+from modeshift.aws import AwsClients
+from modeshift.config import Settings
+from modeshift.domain.notifications import severity_for
+from modeshift.domain.render import (
+    AUDIENCE_ATTRIBUTE,
+    CHAT_DESCRIPTION_MAX_CHARS,
+    CHAT_TITLE_MAX_CHARS,
+    Audience,
+    clip,
+    escape_markdown,
+)
+from modeshift.domain.report import AnalysisReport
+from modeshift.domain.weekly import WeeklyReport, build_weekly, render_html, render_json
+from modeshift.errors import ConfigurationError, ModeshiftError
+from modeshift.service import analyze
+
+logger = logging.getLogger(__name__)
+
+LATEST_KEY = "reports/latest.json"
+PUT_ATTEMPTS = 3
+PUT_BACKOFF_SECONDS = 0.5  # doubled after each failed attempt
+TOP_ACTIONS = 5
+MESSAGE_TYPE = "weekly_report"
+
+
+def report_keys(now: datetime) -> tuple[str, str]:
+    folder = f"reports/{now:%Y-%m-%d}"
+    return f"{folder}/modeshift-report.html", f"{folder}/modeshift-report.json"
+
+
+def _put(s3: Any, bucket: str, key: str, body: str, content_type: str, sleep: Callable[[float], None]) -> None:
+    """PutObject with SSE, retried with exponential backoff; the last failure raises a modeshift error."""
+    delay = PUT_BACKOFF_SECONDS
+    for attempt in range(1, PUT_ATTEMPTS + 1):
+        try:
+            with translated("PutObject", "s3:PutObject", connection_errors=True):
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=body.encode("utf-8"),
+                    ContentType=content_type,
+                    ServerSideEncryption="AES256",
+                )
+            return
+        except ModeshiftError as exc:
+            if attempt == PUT_ATTEMPTS:
+                raise
+            logger.warning("put %s failed (attempt %d): %s", key, attempt, exc)
+            sleep(delay)
+            delay *= 2
+
+
+def _signer(clients: AwsClients) -> Any:
+    """An S3 client that presigns with SigV4 (X-Amz-Expires, up to 7 days), never the legacy SigV2."""
+    return clients.session.client("s3", region_name=clients.region, config=Config(signature_version="s3v4"))
+
+
+def read_previous(s3: Any, bucket: str) -> AnalysisReport | None:
+    """Last week's analysis document, or None on the first week (or when it is unreadable)."""
+    try:
+        with translated("GetObject", "s3:GetObject", connection_errors=True):
+            body = s3.get_object(Bucket=bucket, Key=LATEST_KEY)["Body"].read()
+    except ModeshiftError as exc:
+        if "NoSuchKey" not in str(exc) and "Not Found" not in str(exc):
+            logger.warning("previous week unreadable, treated as first week: %s", exc)
+        return None
+    try:
+        return AnalysisReport.model_validate_json(body)
+    except ValueError as exc:
+        logger.warning("previous week's document is invalid, treated as first week: %s", exc)
+        return None
+
+
+def summary_text(weekly: WeeklyReport, link: str | None, missing_reason: str | None) -> str:
+    t = weekly.totals
+    lines = [
+        f"modeshift weekly report, {weekly.region}, {weekly.generated_at:%Y-%m-%d}",
+        f"Workloads: {t.workload_count} in {t.cluster_count} clusters; "
+        f"current cost {t.current_monthly_cost_usd:,.2f} USD/month",
+        f"Possible saving: {t.monthly_savings_usd:,.2f} USD/month; waste {t.wasted_monthly_cost_usd:,.2f} USD/month",
+        f"Actions: {t.action_count}; failed clusters: {t.failed_cluster_count}",
+    ]
+    if weekly.no_data:
+        lines.append("No data this week.")
+    actions = weekly.top_actions[:TOP_ACTIONS]
+    if actions:
+        lines.append("")
+        lines.append("Top actions:")
+        for i, a in enumerate(actions, 1):
+            what = f"{a.cluster}/{a.workload}" if a.workload else a.cluster
+            lines.append(f"{i}. {what}: {a.change} (saves {a.monthly_savings_usd:,.2f} USD/month)")
+    lines.append("")
+    lines.append(f"Report: {link}" if link else f"report missing: {missing_reason}")
+    return "\n".join(lines)
+
+
+def summary_body(
+    weekly: WeeklyReport, audience: Audience, subject: str, link: str | None, missing_reason: str | None
+) -> str:
+    """The summary as each audience's subscribers expect it: JSON (machine), text (email), a chat card."""
+    if audience is Audience.MACHINE:
+        return json.dumps(
+            {
+                "schema_version": weekly.schema_version,
+                "type": MESSAGE_TYPE,
+                "generated_at": weekly.generated_at.isoformat(),
+                "region": weekly.region,
+                "no_data": weekly.no_data,
+                "totals": weekly.totals.model_dump(mode="json"),
+                "top_actions": [a.model_dump(mode="json") for a in weekly.top_actions[:TOP_ACTIONS]],
+                "report_url": link,
+                "report_missing": missing_reason,
+            }
+        )
+    text = summary_text(weekly, link, missing_reason)
+    if audience is Audience.EMAIL:
+        return text
+    head = text.rpartition("\n\n")[0]  # the last paragraph is the link (or why there is none)
+    tail = f"Report: {link}" if link else f"report missing: {escape_markdown(missing_reason or '')}"
+    card = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": clip(escape_markdown(subject), CHAT_TITLE_MAX_CHARS),
+            "description": clip(escape_markdown(head), CHAT_DESCRIPTION_MAX_CHARS - 1_000) + "\n\n" + tail,
+            "keywords": ["modeshift", MESSAGE_TYPE],
+            "threadId": "modeshift-weekly",
+        },
+    }
+    return json.dumps(card)
+
+
+def run_weekly_report(
+    settings: Settings, clients: AwsClients, now: datetime, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Analyse, write the HTML/JSON pages and the new baseline to S3, publish one summary. Returns a summary."""
+    if not settings.report_bucket or not settings.topic_arn:
+        raise ConfigurationError("weekly report needs MODESHIFT_REPORT_BUCKET and MODESHIFT_TOPIC_ARN")
+    bucket = settings.report_bucket
+    report = analyze(settings, clients, now)
+    s3 = clients.client("s3")
+    previous = read_previous(s3, bucket)
+    weekly = build_weekly(report, previous)
+    html_key, json_key = report_keys(now)
+    link: str | None = None
+    missing: str | None = None
+    try:
+        _put(s3, bucket, html_key, render_html(weekly), "text/html; charset=utf-8", sleep)
+        _put(s3, bucket, json_key, render_json(weekly), "application/json", sleep)
+        link = _signer(clients).generate_presigned_url(
+            "get_object",
+            Params={"Bucket": bucket, "Key": html_key},
+            ExpiresIn=settings.report_link_expiry_seconds,
+        )
+    except ModeshiftError as exc:
+        logger.error("weekly report not written: %s", exc)
+        missing = str(exc)
+    if link is not None:
+        try:
+            # the new baseline only once this week's page exists, so a failed week is compared again next time
+            _put(s3, bucket, LATEST_KEY, report.model_dump_json(), "application/json", sleep)
+        except ModeshiftError as exc:
+            logger.warning("baseline for next week not written: %s", exc)
+    severity = severity_for(weekly.totals.monthly_savings_usd).value
+    subject = f"modeshift weekly: save {weekly.totals.monthly_savings_usd:,.0f} USD/month"[:99]
+    sns = clients.client("sns")
+    message_ids = []
+    audiences = {Audience(a) for a in settings.notify_audiences} or {Audience.MACHINE}
+    for audience in sorted(audiences, key=ALL_AUDIENCES.index):  # machine first, as for verdicts
+        attributes = {"type": MESSAGE_TYPE, "severity": severity, "cluster": "*", AUDIENCE_ATTRIBUTE: audience.value}
+        with translated("Publish", "sns:Publish", connection_errors=True):
+            response = sns.publish(
+                TopicArn=settings.topic_arn,
+                Subject=subject,
+                Message=summary_body(weekly, audience, subject, link, missing),
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            )
+        message_ids.append(str(response.get("MessageId", "")))
+    return {
+        "status": "ok" if link else "report_missing",
+        "html_key": html_key if link else None,
+        "json_key": json_key if link else None,
+        "first_week": weekly.trend.first_week,
+        "monthly_savings_usd": weekly.totals.monthly_savings_usd,
+        "message_ids": message_ids,
+        "missing_reason": missing,
+    }
