@@ -21,6 +21,7 @@ from modeshift.demo import seed
 from modeshift.demo.local_aws import install_fast_cloudwatch, uninstall_fast_cloudwatch
 from modeshift.errors import AwsCallError
 from tests.events import load_event
+from tests.fixtures.lambda_context import FakeLambdaContext
 from tests.fixtures.tables import create_modeshift_table
 
 pytestmark = pytest.mark.integration
@@ -34,16 +35,14 @@ HANDLER = Path(__file__).resolve().parents[2] / "functions" / "analyze_fleet" / 
 EC2_CLUSTERS = ("core-ec2", "shop-ec2")
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "modeshift-AnalyzeFleetFunction"
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:modeshift-AnalyzeFleetFunction"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    memory_limit_in_mb: int = 512
-    function_version: str = "$LATEST"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 600_000
+def _lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(
+        "modeshift-AnalyzeFleetFunction",
+        region=REGION,
+        account=ACCOUNT,
+        memory_limit_in_mb=512,
+        remaining_millis=600_000,
+    )
 
 
 @dataclass
@@ -54,10 +53,6 @@ class Aws:
     cloudwatch: Any
     topic_arn: str
     queue_url: str
-
-
-def _context() -> FakeLambdaContext:
-    return FakeLambdaContext(aws_request_id=str(uuid.uuid4()))
 
 
 def _load_handler() -> ModuleType:
@@ -175,7 +170,7 @@ def _state_items(aws: Aws) -> dict[tuple[str, str], dict[str, Any]]:
 
 def _run(handler: ModuleType, event_name: str, **changes: Any) -> dict[str, Any]:
     event = {**load_event(event_name), **changes}
-    result: dict[str, Any] = handler.lambda_handler(event, _context())
+    result: dict[str, Any] = handler.lambda_handler(event, _lambda_context())
     return result
 
 

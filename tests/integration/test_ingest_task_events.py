@@ -8,7 +8,6 @@ import json
 import math
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from modeshift.domain.models import LaunchMode
 from modeshift.domain.task_events import deltas_for, parse_task_event
 from modeshift.errors import AccessDeniedError, AwsCallError, ConfigurationError, ThrottledError
 from tests.events import load_event
+from tests.fixtures.lambda_context import FakeLambdaContext
 from tests.fixtures.tables import create_modeshift_table
 
 pytestmark = pytest.mark.integration
@@ -91,15 +91,10 @@ EXPECTED_BUCKETS = [
 ]
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "modeshift-IngestTaskEventsFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:modeshift-IngestTaskEventsFunction"
-    aws_request_id: str = "6f1e7a9c-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def _lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(
+        "modeshift-IngestTaskEventsFunction", region=REGION, account=ACCOUNT, remaining_millis=60_000
+    )
 
 
 @pytest.fixture
@@ -139,7 +134,7 @@ def app() -> ModuleType:
 
 
 def _invoke(app: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = app.lambda_handler(event, FakeLambdaContext())
+    result: dict[str, Any] = app.lambda_handler(event, _lambda_context())
     return result
 
 

@@ -31,6 +31,7 @@ from modeshift.adapters.slack_webhook import (
 )
 from modeshift.errors import ConfigurationError
 from tests.events import load_event
+from tests.fixtures.lambda_context import FakeLambdaContext
 
 pytestmark = pytest.mark.integration
 
@@ -128,15 +129,8 @@ def _put_secret(client: Any, value: str) -> str:
     return arn
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "modeshift-NotifySlackFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:modeshift-NotifySlackFunction"
-    aws_request_id: str = "0d6c5a1e-7b2f-4c3d-9e8f-1a2b3c4d5e6f"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 90_000
+def _lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext("modeshift-NotifySlackFunction", region=REGION, account=ACCOUNT, remaining_millis=90_000)
 
 
 @pytest.fixture
@@ -165,7 +159,7 @@ def wired(app: ModuleType, secrets: Any, slack: FakeSlack, monkeypatch: pytest.M
 
 
 def _invoke(app: ModuleType, event: dict[str, Any] | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = app.lambda_handler(event or load_event(EVENT), FakeLambdaContext())
+    result: dict[str, Any] = app.lambda_handler(event or load_event(EVENT), _lambda_context())
     return result
 
 

@@ -25,6 +25,7 @@ from modeshift.domain.render import Audience
 from modeshift.domain.report import AnalysisReport
 from modeshift.domain.weekly import build_weekly
 from tests.events import load_event
+from tests.fixtures.lambda_context import FakeLambdaContext
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +37,10 @@ FIXTURE = ROOT / "tests" / "fixtures" / "analysis-demo.json"
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "modeshift-WeeklyReportFunction"
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:modeshift-WeeklyReportFunction"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000001"
-    memory_limit_in_mb: int = 512
-    function_version: str = "$LATEST"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 600_000
+def _lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext(
+        "modeshift-WeeklyReportFunction", region=REGION, memory_limit_in_mb=512, remaining_millis=600_000
+    )
 
 
 @dataclass
@@ -183,7 +178,7 @@ def test_weekly_report_handler_runs_on_the_scheduler_event(aws: Aws, monkeypatch
     event = load_event("scheduled_weekly_report")
     assert event["source"] == "aws.scheduler" and event["detail-type"] == "Scheduled Event"
 
-    summary = _load_handler().lambda_handler(event, FakeLambdaContext())
+    summary = _load_handler().lambda_handler(event, _lambda_context())
 
     assert summary["status"] == "ok"
     assert aws.s3.head_object(Bucket=BUCKET, Key=summary["html_key"])["ServerSideEncryption"] == "AES256"
