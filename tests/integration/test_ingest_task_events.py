@@ -391,7 +391,8 @@ def test_writes_per_event_are_one_transaction_of_task_item_plus_distinct_buckets
 
         distinct = len({delta.hour for delta in deltas_for(event)})
         assert counter.calls == 1
-        assert counter.items == 1 + distinct
+        # + 1 open-task marker action: Put by the RUNNING that counts the start, Deleted by the close
+        assert counter.items == 1 + distinct + 1
     assert [b["starts"] for b in _buckets(table)] == [b["starts"] for b in _expected_sorted()]
     assert _buckets(table) == _expected_sorted()
 
@@ -572,3 +573,168 @@ def test_reader_pages_through_query_and_knows_nothing_for_unknown_cluster(table:
     assert np.isnan(
         TaskLedgerReader(table).hourly("other", "family:x", start, start + timedelta(hours=3)).avg_tasks
     ).all()
+
+
+# --------------------------------------------------------------------------- tasks that have not stopped
+
+WORKER = "family:queue-worker"
+WORKER_ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0c0ffee0c0ffee0c0ffee0c0ffee0c0f"
+WORKER_HOUR = datetime(2026, 11, 1, 8, tzinfo=UTC)
+WORKER_PULL = WORKER_HOUR + timedelta(minutes=20)
+WORKER_NOW = WORKER_PULL + timedelta(days=21)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _worker(status: str = "RUNNING", **detail: Any) -> dict[str, Any]:
+    """A standalone RunTask worker on Fargate (1 vCPU, 2 GB), pulled at WORKER_PULL, running for weeks."""
+    times = {"pullStartedAt": _iso(WORKER_PULL), "startedAt": _iso(WORKER_PULL + timedelta(seconds=10))}
+    raw = _stopped_copy(RUNNING, taskArn=WORKER_ARN, group=WORKER, **{**times, **detail})
+    raw["time"] = _iso(WORKER_PULL + timedelta(seconds=10))[:-5] + "Z"
+    if status == "STOPPED":
+        raw["detail"].update(lastStatus="STOPPED", desiredStatus="STOPPED", stopCode="UserInitiated", version=5)
+        raw["detail"].setdefault("stoppedAt", _iso(WORKER_NOW))
+        raw["time"] = _iso(datetime.fromisoformat(raw["detail"]["stoppedAt"].replace("Z", "+00:00")))[:-5] + "Z"
+    return raw
+
+
+def _markers(table: Any) -> list[dict[str, Any]]:
+    return _items(table, "OPEN#")
+
+
+def test_reader_counts_open_task_in_every_hour_since_its_start_when_it_ran_21_days_without_stopping(
+    table: Any,
+) -> None:
+    assert TaskLedgerWriter(table).record(parse_task_event(_worker())) == "recorded"
+    reader = TaskLedgerReader(table)
+    original_query = table.query
+    queries = {"n": 0}
+
+    def counted(**params: Any) -> Any:
+        queries["n"] += 1
+        return original_query(**params)
+
+    table.query = counted
+    try:
+        usage = reader.hourly("prod", WORKER, WORKER_PULL - timedelta(days=2), WORKER_NOW)
+        groups, families, ledger_start = reader.groups("prod"), reader.families("prod"), reader.ledger_start("prod")
+    finally:
+        del table.query
+
+    # two days before the ledger began, 40 min of the start hour, 503 full hours, 20 min of the last one
+    expected = [np.nan] * 48 + [40 / 60] + [1.0] * (21 * 24 - 1) + [20 / 60]
+    np.testing.assert_allclose(usage.avg_tasks, expected, rtol=0, atol=1e-12)
+    # the start was counted once, by the RUNNING event's bucket
+    np.testing.assert_array_equal(usage.starts, [np.nan] * 48 + [1] + [0] * (21 * 24))
+    assert usage.ledger_start == WORKER_HOUR
+    assert ledger_start == usage.ledger_start
+    assert (usage.cpu_units, usage.memory_mib, usage.launch_mode) == (1024, 2048, LaunchMode.FARGATE)
+    assert groups == [WORKER]
+    assert families == ["queue-worker"]
+    assert queries["n"] == 3  # the bucket partition and the open-task partition once, the group's hours once
+    assert _markers(table) == [
+        {
+            "pk": "OPEN#prod",
+            "sk": f"{WORKER}#{WORKER_ARN}",
+            "cluster": "prod",
+            "group": WORKER,
+            "task_arn": WORKER_ARN,
+            "start": "2026-11-01T08:20:00+00:00",
+            "cpu_units": Decimal(1024),
+            "memory_mib": Decimal(2048),
+            "launch_mode": "FARGATE",
+            "expires_at": Decimal(_epoch("2026-11-01T08:20:10Z") + RETENTION),
+        }
+    ]
+
+
+def test_ledger_counts_open_hours_once_and_drops_marker_when_open_task_stops(table: Any) -> None:
+    writer = TaskLedgerWriter(table)
+    writer.record(parse_task_event(_worker()))
+    window = (WORKER_PULL - timedelta(hours=3), WORKER_NOW)
+    while_open = TaskLedgerReader(table).hourly("prod", WORKER, *window)
+    counter = WriteCounter(table.meta.client)
+
+    assert writer.record(parse_task_event(_worker("STOPPED"))) == "recorded"
+
+    assert _markers(table) == []
+    # 505 buckets: the close's first transaction holds the task item, the marker's Delete and 98 buckets
+    assert len(_buckets(table)) == 505
+    assert counter.calls == 1 + math.ceil((505 - 98) / 99)
+    after = TaskLedgerReader(table).hourly("prod", WORKER, *window)
+    np.testing.assert_array_equal(after.avg_tasks, while_open.avg_tasks, strict=True)
+    np.testing.assert_array_equal(after.starts, while_open.starts, strict=True)
+    assert np.nansum(after.avg_tasks) * 3600 == pytest.approx(21 * 86_400)
+    assert np.nansum(after.starts) == 1
+    assert TaskLedgerReader(table).families("prod") == ["queue-worker"]
+    assert writer.record(parse_task_event(_worker("STOPPED"))) == "duplicate"
+    assert _markers(table) == []
+
+
+def test_writer_keeps_one_marker_when_running_is_redelivered_or_repeats(table: Any) -> None:
+    writer = TaskLedgerWriter(table)
+    writer.record(parse_task_event(_worker()))
+    marker = _markers(table)
+    counter = WriteCounter(table.meta.client)
+
+    assert writer.record(parse_task_event(_worker())) == "duplicate"
+    assert writer.record(parse_task_event(_worker(version=4))) == "duplicate"  # e.g. a health change
+
+    assert counter.calls == 2
+    assert _markers(table) == marker
+    usage = TaskLedgerReader(table).hourly("prod", WORKER, WORKER_HOUR, WORKER_HOUR + timedelta(hours=2))
+    np.testing.assert_allclose(usage.avg_tasks, [40 / 60, 1.0], rtol=0, atol=1e-12)
+
+
+def test_writer_leaves_no_marker_when_stopped_arrives_before_running(table: Any) -> None:
+    writer = TaskLedgerWriter(table)
+    stopped_at = WORKER_PULL + timedelta(hours=2)
+
+    assert writer.record(parse_task_event(_worker("STOPPED", stoppedAt=_iso(stopped_at)))) == "recorded"
+    assert writer.record(parse_task_event(_worker())) == "duplicate"
+
+    assert _markers(table) == []
+    usage = TaskLedgerReader(table).hourly("prod", WORKER, WORKER_PULL, WORKER_NOW)
+    assert np.nansum(usage.avg_tasks) * 3600 == pytest.approx(2 * 3600)
+    assert np.nansum(usage.starts) == 1
+
+
+def test_reader_moves_ledger_start_back_to_open_task_start_when_it_precedes_every_bucket(table: Any) -> None:
+    # Fargate bills from the image pull, a minute before the hour the start is counted in
+    pulled = datetime(2026, 11, 1, 7, 59, tzinfo=UTC)
+    TaskLedgerWriter(table).record(parse_task_event(_worker(pullStartedAt=_iso(pulled))))
+    reader = TaskLedgerReader(table)
+
+    usage = reader.hourly("prod", WORKER, pulled - timedelta(hours=1), pulled + timedelta(hours=1, minutes=1))
+
+    assert [b["hour"] for b in _buckets(table)] == ["2026-11-01T08:00:00Z"]
+    assert reader.ledger_start("prod") == datetime(2026, 11, 1, 7, tzinfo=UTC)
+    np.testing.assert_allclose(usage.avg_tasks, [np.nan, 1 / 60, 1.0], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(usage.starts, [np.nan, 0, 1])
+
+
+def test_reader_lists_group_when_it_has_only_open_tasks(table: Any) -> None:
+    TaskLedgerWriter(table).record(parse_task_event(_worker()))
+    for bucket in _buckets(table):  # as TTL would remove the start bucket of a very old task
+        table.delete_item(Key={"pk": bucket["pk"], "sk": bucket["sk"]})
+    reader = TaskLedgerReader(table)
+
+    assert reader.groups("prod") == [WORKER]
+    assert reader.families("prod") == ["queue-worker"]
+    assert reader.ledger_start("prod") == WORKER_HOUR
+    usage = reader.hourly("prod", "family:other", WORKER_HOUR, WORKER_HOUR + timedelta(hours=2))
+    np.testing.assert_array_equal(usage.avg_tasks, [0.0, 0.0])  # another group's open task is not this one's
+
+
+def test_writer_drops_marker_of_the_recorded_group_when_stopped_names_another_group(table: Any) -> None:
+    writer = TaskLedgerWriter(table)
+    writer.record(parse_task_event(_worker()))
+    stopped = _worker("STOPPED")
+    del stopped["detail"]["group"]  # the group then comes from the task definition: family:nightly-report
+
+    assert writer.record(parse_task_event(stopped)) == "recorded"
+
+    assert _markers(table) == []
+    assert writer.record(parse_task_event(stopped)) == "duplicate"

@@ -504,7 +504,15 @@ def test_template_ingest_can_only_touch_its_queue_and_the_table(template: dict[s
             "xray": ["*"],
         }[service]
         assert where == expected, action
-    assert not any(a in targets for a in ("dynamodb:Scan", "dynamodb:DeleteItem", "sns:Publish"))
+    assert not any(a in targets for a in ("dynamodb:Scan", "sns:Publish"))
+    # DeleteItem: a Delete inside TransactWriteItems removes a stopped task's open-task marker; no Query, no Scan
+    assert sorted(a for a in targets if a.startswith("dynamodb:")) == [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
 
 
 def test_template_slack_notifier_is_optional_and_reads_only_its_secret(template: dict[str, Any]) -> None:

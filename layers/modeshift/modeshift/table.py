@@ -18,6 +18,11 @@ def task_key(task_arn: str) -> dict[str, str]:
     return {PK: f"TASK#{task_arn}", SK: "TASK"}
 
 
+def open_task_key(cluster: str, group: str, task_arn: str) -> dict[str, str]:
+    """A task that started and has not stopped: one per task, query a cluster's with begins_with(sk, group)."""
+    return {PK: f"OPEN#{cluster}", SK: f"{group}#{task_arn}"}
+
+
 def verdict_key(cluster: str, subject: str) -> dict[str, str]:
     """Publication state of one verdict (subject = `service:NAME`, `family:NAME` or `cluster`)."""
     return {PK: f"VERDICT#{cluster}", SK: subject}

@@ -1,4 +1,5 @@
-"""DynamoDB task ledger: hourly task-lifetime buckets per (cluster, group, hour), written once per task event."""
+"""DynamoDB task ledger: hourly task-lifetime buckets per (cluster, group, hour), written once per task event,
+and an open-task marker per running task, so a task that has not stopped yet counts too."""
 
 from __future__ import annotations
 
@@ -25,13 +26,16 @@ from modeshift.domain.task_events import (
     deltas_for,
     floor_hour,
     hour_iso,
+    split_by_hour,
     start_moment,
 )
 from modeshift.errors import AwsCallError, ThrottledError
-from modeshift.table import PK, SK, TTL_ATTRIBUTE, ledger_key, task_key
+from modeshift.table import PK, SK, TTL_ATTRIBUTE, ledger_key, open_task_key, task_key
 
-# TransactWriteItems takes at most 100 actions: the task item plus 99 buckets (a task that ran > 99 hours
-# is written in several transactions, chained through the task item's buckets_done counter).
+# TransactWriteItems takes at most 100 actions: the task item, the open-task marker's Put (at the start) or
+# Delete (at the close) when there is one, and the buckets: 99, or 98 beside a marker. A task that ran longer
+# is written in several transactions, chained through the task item's buckets_done counter; only the first
+# carries the marker.
 MAX_TRANSACTION_ITEMS = 100
 BUCKETS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS - 1
 # A STOPPED event re-reads the task item and tries again when its first guess was wrong (RUNNING never
@@ -95,7 +99,7 @@ class _Update:
         }
         if self.condition:
             condition = self.condition
-            for attribute in ("version", "started", "closed", "buckets_done"):
+            for attribute in ("version", "started", "closed", "buckets_done", "group"):
                 if f"#{attribute}" in condition:
                     name(attribute)
             update["ConditionExpression"] = condition
@@ -110,19 +114,42 @@ class _Update:
 
 
 @dataclass(frozen=True, slots=True)
+class _Marker:
+    """The open-task marker's Put (item given) or Delete (item None); unconditional: the task item's condition
+    in the same transaction already decides whether the event counts."""
+
+    key: dict[str, str]
+    item: dict[str, Any] | None = None
+
+    def action(self, table_name: str) -> dict[str, Any]:
+        if self.item is None:
+            return {"Delete": {"TableName": table_name, "Key": self.key}}
+        return {"Put": {"TableName": table_name, "Item": {**self.key, **self.item}}}
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
-    """What one event writes: the task item's update and the bucket deltas (in hour order)."""
+    """What one event writes: the task item's update, the marker action if any, the bucket deltas (hour order)."""
 
     task: _Update
     deltas: tuple[LedgerDelta, ...]
     # set when the deltas start at an offset (a resumed multi-transaction close)
     first_bucket: int = 0
+    marker: _Marker | None = None
+
+    @property
+    def first_chunk(self) -> int:
+        """Buckets that fit in the first transaction beside the task item and the marker."""
+        return BUCKETS_PER_TRANSACTION - (1 if self.marker else 0)
 
 
 class TaskLedgerWriter:
     """Records ECS task state changes: one in-flight item per task, ADD counters per hourly bucket.
 
-    Per event, normally one TransactWriteItems of 1 task item + 1 item per distinct (cluster, group, hour).
+    Per event, normally one TransactWriteItems of 1 task item + 1 item per distinct (cluster, group, hour),
+    + 1 open-task marker (`OPEN#{cluster}`) Put by the event that counts the start, Deleted by the close.
+    A marker exists exactly while the task item has `started` and not `closed`, the start counted by a RUNNING
+    event: a STOPPED that counts the start itself closes the task at once and writes no marker.
     """
 
     def __init__(self, table: Any, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
@@ -197,7 +224,7 @@ class TaskLedgerWriter:
             # Several RUNNING events arrive per task (health changes…): only the first counts a start.
             task.condition = f"{fresh} AND attribute_not_exists(#started) AND attribute_not_exists(#closed)"
             task.sets["started"] = True
-            return _Plan(task=task, deltas=deltas)
+            return _Plan(task=task, deltas=deltas, marker=self._open_marker(event, task))
         task.condition = f"{fresh} AND attribute_not_exists(#closed)"
         return _Plan(task=task, deltas=())
 
@@ -209,8 +236,13 @@ class TaskLedgerWriter:
         count_start: bool,
         expect_started: bool,
         pinned: int | None,
+        marker_group: str | None = None,
     ) -> _Plan:
-        """STOPPED with a stop time: counts the interval once and closes the task item for good."""
+        """STOPPED with a stop time: counts the interval once and closes the task item for good.
+
+        A started task's marker is deleted under the group the task item holds: marker_group when re-planned
+        from the item, else the event's, checked by the condition (a mismatch re-plans from the item).
+        """
         if pinned is None:
             # the usual case: a RUNNING with a lower version was recorded, so the item exists
             version = "#version < :v"
@@ -223,14 +255,23 @@ class TaskLedgerWriter:
         if expect_started:
             task.condition_values[":yes"] = True
         task.condition = f"{version} AND {started} AND attribute_not_exists(#closed)"
+        marker = None
+        if expect_started:
+            # started without closed: its RUNNING event left a marker, which goes with the close
+            if marker_group is None:
+                marker_group = event.detail.ledger_group
+                task.condition += " AND #group = :g"
+                task.condition_values[":g"] = marker_group
+            marker = _Marker(key=open_task_key(event.detail.cluster, marker_group, event.detail.task_arn))
         deltas = tuple(deltas_for(event, count_start=count_start))
+        plan = _Plan(task=task, deltas=deltas, marker=marker)
         task.sets["closed"] = True
         task.sets["buckets_total"] = len(deltas)
-        task.sets["buckets_done"] = min(len(deltas), BUCKETS_PER_TRANSACTION)
+        task.sets["buckets_done"] = min(len(deltas), plan.first_chunk)
         if count_start:
             task.sets["started"] = True
             task.sets["start_counted_at_close"] = True
-        return _Plan(task=task, deltas=deltas)
+        return plan
 
     def _plan_from(self, event: TaskStateChangeEvent, known: dict[str, Any] | None) -> _Plan | None:
         """Re-plan a STOPPED event from the task item as it is; None when there is nothing left to count."""
@@ -251,6 +292,7 @@ class TaskLedgerWriter:
             count_start=count_start,
             expect_started=started,
             pinned=-1 if old_version is None else old_version,
+            marker_group=str(known.get("group") or detail.ledger_group) if known else None,
         )
 
     def _resume_plan(self, event: TaskStateChangeEvent, known: dict[str, Any], done: int) -> _Plan:
@@ -263,6 +305,26 @@ class TaskLedgerWriter:
             condition_values={":v": event.detail.version, ":done": done},
         )
         return _Plan(task=task, deltas=deltas[done:], first_bucket=done)
+
+    def _open_marker(self, event: TaskStateChangeEvent, task: _Update) -> _Marker:
+        """What the reader needs to count a task that has not stopped: its billing start, size and mode."""
+        detail = event.detail
+        start = detail.billing_start or start_moment(event)
+        item: dict[str, Any] = {
+            "cluster": detail.cluster,
+            "group": detail.ledger_group,
+            "task_arn": detail.task_arn,
+            "launch_mode": detail.launch_mode.value,
+        }
+        optional = {
+            "start": start.isoformat() if start else None,
+            "cpu_units": detail.cpu,
+            "memory_mib": detail.memory,
+            # expires with the task item: a marker must never outlive the item whose close deletes it
+            TTL_ATTRIBUTE: task.sets.get(TTL_ATTRIBUTE),
+        }
+        item.update({key: value for key, value in optional.items() if value is not None})
+        return _Marker(key=open_task_key(detail.cluster, detail.ledger_group, detail.task_arn), item=item)
 
     # ------------------------------------------------------------------ writing
 
@@ -293,8 +355,10 @@ class TaskLedgerWriter:
     def _write(self, event: TaskStateChangeEvent, plan: _Plan) -> None:
         name = self._table.name
         deltas = plan.deltas
-        first, rest = deltas[:BUCKETS_PER_TRANSACTION], deltas[BUCKETS_PER_TRANSACTION:]
-        self._transact([plan.task.action(name)] + [self._bucket_update(event, d).action(name) for d in first])
+        first, rest = deltas[: plan.first_chunk], deltas[plan.first_chunk :]
+        # the task item goes first: a cancelled transaction's first reason tells a duplicate apart
+        head = [plan.task.action(name)] + ([plan.marker.action(name)] if plan.marker else [])
+        self._transact(head + [self._bucket_update(event, d).action(name) for d in first])
         done = plan.first_bucket + len(first)
         while rest:
             chunk, rest = rest[:BUCKETS_PER_TRANSACTION], rest[BUCKETS_PER_TRANSACTION:]
@@ -337,8 +401,10 @@ class TaskLedgerWriter:
 class LedgerUsage:
     """One group's hourly ledger: values[i] covers [start + i h, start + (i+1) h).
 
-    avg_tasks = task_seconds / 3600 (average running tasks). NaN before the cluster's ledger began (the
-    earliest bucket of the cluster): unknown; 0 afterwards in an hour without a bucket: no task ran.
+    avg_tasks = task_seconds / 3600 (average running tasks), stopped tasks from their buckets plus tasks still
+    open (started, not stopped) from their billing start up to the window's end. NaN before the cluster's
+    ledger began (the earliest bucket or open task's start hour of the cluster): unknown; 0 afterwards in an
+    hour without a bucket or an open task: no task ran.
     """
 
     start: datetime
@@ -357,13 +423,41 @@ class LedgerUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class _OpenTask:
+    """A task the ledger saw start and not yet stop (its `OPEN#` marker)."""
+
+    group: str
+    start: datetime
+    cpu_units: int | None
+    memory_mib: int | None
+    launch_mode: LaunchMode | None
+
+
+@dataclass(frozen=True, slots=True)
 class _PartitionIndex:
     groups: tuple[str, ...]
     earliest_hour: datetime | None
+    open_tasks: tuple[_OpenTask, ...] = ()
+
+
+def _open_task(item: dict[str, Any]) -> _OpenTask | None:
+    """A marker as the reader uses it; None for one without a readable start (nothing to count from)."""
+    try:
+        start = datetime.fromisoformat(str(item["start"]).replace("Z", "+00:00"))
+        mode = LaunchMode(str(item["launch_mode"])) if "launch_mode" in item else None
+    except (KeyError, ValueError):
+        return None
+    return _OpenTask(
+        group=str(item.get("group", "")),
+        start=start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC),
+        cpu_units=int(item["cpu_units"]) if "cpu_units" in item else None,
+        memory_mib=int(item["memory_mib"]) if "memory_mib" in item else None,
+        launch_mode=mode,
+    )
 
 
 class TaskLedgerReader:
-    """Reads the hourly ledger of one cluster (paginated Query over the cluster's partition)."""
+    """Reads the hourly ledger of one cluster: paginated Queries over its bucket and open-task partitions."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -378,11 +472,15 @@ class TaskLedgerReader:
         return [group.partition(":")[2] for group in self.groups(cluster) if group.startswith("family:")]
 
     def ledger_start(self, cluster: str) -> datetime | None:
-        """The earliest hour any task of the cluster was recorded: before it the ledger knows nothing."""
+        """The earliest hour any task of the cluster was recorded (bucket or open task's start hour)."""
         return self._partition(cluster).earliest_hour
 
     def hourly(self, cluster: str, group: str, start: datetime, end: datetime) -> LedgerUsage:
-        """Hours from floor(start) up to end (exclusive; a partial last hour is included)."""
+        """Hours from floor(start) up to end (exclusive; a partial last hour is included).
+
+        A task still open counts as running from max(its billing start, floor(start)) up to end; its start
+        is already in the bucket its RUNNING event wrote, so it is not counted again.
+        """
         first = floor_hour(start)
         periods = max(0, math.ceil((end.astimezone(UTC) - first).total_seconds() / HOUR_SECONDS))
         last = first + timedelta(hours=max(periods - 1, 0))
@@ -418,6 +516,22 @@ class TaskLedgerReader:
                     memory_mib = int(item["memory_mib"])
                 if "launch_mode" in item:
                     launch_mode = LaunchMode(str(item["launch_mode"]))
+            window_end = end.astimezone(UTC)
+            running = sorted(
+                (task for task in self._partition(cluster).open_tasks if task.group == group),
+                key=lambda task: task.start,
+            )
+            for task in running:
+                if task.start >= window_end:
+                    continue
+                for hour, ms in split_by_hour(max(task.start, first), window_end):
+                    index = int((hour - first).total_seconds() // HOUR_SECONDS)
+                    if 0 <= index < periods:
+                        avg[index] += ms / 1000 / HOUR_SECONDS
+                # tasks running at the window's end are the group's latest: their size and mode win
+                cpu_units = task.cpu_units if task.cpu_units is not None else cpu_units
+                memory_mib = task.memory_mib if task.memory_mib is not None else memory_mib
+                launch_mode = task.launch_mode or launch_mode
         return LedgerUsage(
             start=first,
             period_seconds=HOUR_SECONDS,
@@ -431,6 +545,7 @@ class TaskLedgerReader:
         )
 
     def _partition(self, cluster: str) -> _PartitionIndex:
+        """The cluster's groups, ledger start and open tasks: one Query per partition, once per reader."""
         if cluster not in self._index:
             groups: set[str] = set()
             earliest: str | None = None
@@ -440,7 +555,19 @@ class TaskLedgerReader:
                 groups.add(group)
                 earliest = hour if earliest is None or hour < earliest else earliest
             earliest_hour = datetime.fromisoformat(earliest.replace("Z", "+00:00")) if earliest else None
-            self._index[cluster] = _PartitionIndex(groups=tuple(sorted(groups)), earliest_hour=earliest_hour)
+            open_tasks = []
+            open_key = Key(PK).eq(open_task_key(cluster, "", "")[PK])
+            for item in self._query(KeyConditionExpression=open_key):
+                task = _open_task(item)
+                if task is None or not task.group:
+                    continue
+                open_tasks.append(task)
+                groups.add(task.group)
+                start_hour = floor_hour(task.start)
+                earliest_hour = start_hour if earliest_hour is None else min(earliest_hour, start_hour)
+            self._index[cluster] = _PartitionIndex(
+                groups=tuple(sorted(groups)), earliest_hour=earliest_hour, open_tasks=tuple(open_tasks)
+            )
         return self._index[cluster]
 
     def _query(self, **params: Any) -> Iterator[dict[str, Any]]:
