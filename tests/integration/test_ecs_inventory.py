@@ -257,7 +257,8 @@ def test_read_cluster_takes_service_mode_from_its_strategy_when_service_has_one(
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="prod", capacityProviders=["FARGATE", "FARGATE_SPOT"])
     ecs.register_task_definition(family="api", containerDefinitions=[{"name": "a", "image": "a", "memory": 512}])
-    ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=1)
+    # six tasks: the base takes its share first, the weights split the rest (one task would all be base)
+    ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=6)
     _set_service_strategy("prod", "api", strategy)
 
     (service,) = EcsInventoryReader(ecs, ec2).read_cluster("prod").services
@@ -285,10 +286,9 @@ def test_read_cluster_uses_cluster_default_strategy_when_service_has_no_launch_t
     assert service.current_mode is LaunchMode.FARGATE_SPOT
 
 
-@pytest.mark.parametrize(("with_instance", "expected"), [(True, LaunchMode.EC2), (False, LaunchMode.FARGATE)])
-def test_read_cluster_infers_mode_from_ec2_capacity_when_service_and_cluster_name_no_mode(
-    clients, with_instance, expected
-):
+@pytest.mark.parametrize(("with_instance", "expected"), [(True, LaunchMode.EC2), (False, LaunchMode.EC2)])
+def test_read_cluster_reads_ec2_when_neither_service_nor_cluster_names_a_mode(clients, with_instance, expected):
+    """ECS launches such a service with the EC2 launch type, whether or not instances are registered yet."""
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="prod")
     if with_instance:
@@ -469,9 +469,28 @@ def test_read_cluster_lists_extra_family_as_standalone_when_no_service_uses_it(c
 
 
 @pytest.mark.parametrize(("with_instance", "expected"), [(True, LaunchMode.EC2), (False, LaunchMode.FARGATE)])
-def test_read_cluster_infers_standalone_mode_from_capacity_when_family_not_fargate_only(
-    clients, with_instance, expected
-):
+def test_read_cluster_infers_standalone_mode_from_capacity_when_family_runs_on_both(clients, with_instance, expected):
+    ecs, ec2 = clients
+    ecs.create_cluster(clusterName="prod")
+    if with_instance:
+        _register_instance(ecs, ec2, "prod", "m5.large")
+    ecs.register_task_definition(
+        family="batch",
+        networkMode="awsvpc",
+        requiresCompatibilities=["EC2", "FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "app:1", "memory": 512}],
+    )
+
+    (family,) = EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["batch"]).standalone_families
+
+    assert family.current_mode is expected
+
+
+@pytest.mark.parametrize("with_instance", [True, False])
+def test_read_cluster_reads_standalone_family_as_ec2_when_its_definition_is_ec2_only(clients, with_instance):
+    """A bridge-mode definition without requiresCompatibilities is EC2-only (`compatibilities` says so)."""
     ecs, ec2 = clients
     ecs.create_cluster(clusterName="prod")
     if with_instance:
@@ -480,7 +499,8 @@ def test_read_cluster_infers_standalone_mode_from_capacity_when_family_not_farga
 
     (family,) = EcsInventoryReader(ecs, ec2).read_cluster("prod", extra_families=["batch"]).standalone_families
 
-    assert family.current_mode is expected
+    assert family.task_definition.compatibilities  # moto reports them, as AWS does
+    assert family.current_mode is LaunchMode.EC2
 
 
 def test_read_cluster_omits_family_from_standalone_when_a_service_uses_it(clients):

@@ -53,8 +53,9 @@ def workload(
         current_mode=LaunchMode.EC2,
         recommended_mode=mode,
         pattern=Pattern.STEADY,
-        current_monthly_cost_usd=253.94,
-        recommended_monthly_cost_usd=253.94 - savings,
+        # a saving larger than the default bill comes from a bill twice its size: costs are never negative
+        current_monthly_cost_usd=max(253.94, round(2 * savings, 2)),
+        recommended_monthly_cost_usd=max(253.94, round(2 * savings, 2)) - savings,
         monthly_savings_usd=savings,
         confidence=0.97,
         reasons=("steady load", "FARGATE would cost less"),

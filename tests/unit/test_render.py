@@ -30,6 +30,7 @@ from modeshift.domain.render import (
     email_subject,
     escape_markdown,
     render,
+    switch_steps,
 )
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "render"
@@ -47,6 +48,7 @@ def workload(
     service: str | None = "api",
     family: str = "api",
     savings: float = 109.79,
+    current_cost: float = 253.94,
     reasons: tuple[str, ...] = ("steady load", "FARGATE would cost less"),
 ) -> WorkloadVerdict:
     return WorkloadVerdict(
@@ -58,12 +60,12 @@ def workload(
         current_mode=current,
         recommended_mode=mode,
         pattern=Pattern.STEADY,
-        current_monthly_cost_usd=253.94,
-        recommended_monthly_cost_usd=round(253.94 - savings, 2),
+        current_monthly_cost_usd=current_cost,
+        recommended_monthly_cost_usd=round(current_cost - savings, 2),
         monthly_savings_usd=savings,
         confidence=0.9,
         reasons=reasons,
-        arithmetic=("now: $253.94/month", f"savings: ${savings}/month"),
+        arithmetic=(f"now: ${current_cost}/month", f"savings: ${savings}/month"),
         evidence={"costs_by_mode": {"ec2_packing": {"instance_type": "c5.4xlarge"}}},
     )
 
@@ -98,6 +100,8 @@ CASES = {
         service="checkout",
         family="checkout",
         savings=328.21,
+        current_cost=865.12,
+        reasons=("large steady load (12.0 vCPU reserved on average)", "EC2 would cost less"),
     ),
     "spot_family": workload(
         WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
@@ -213,3 +217,44 @@ def test_every_rendering_fits_sns_when_the_verdict_is_huge() -> None:
     assert len(email_body(message, max_bytes=2_000).encode("utf-8")) <= 2_000
     assert "cut to fit the SNS size limit" in email_body(message, max_bytes=2_000)
     assert len(chat_message(message)["content"]["description"]) <= 3_500
+
+
+def test_switch_steps_start_with_each_change_feasibility_requires_when_move_needs_changes() -> None:
+    verdict = CASES["move_to_fargate"].model_copy(
+        update={
+            "evidence": {
+                "feasibility": {
+                    "FARGATE": {
+                        "ok": True,
+                        "blockers": [],
+                        "changes_needed": ["network_mode_awsvpc", "drop_placement_constraints"],
+                    }
+                }
+            }
+        }
+    )
+
+    steps = [what for what, _ in switch_steps(verdict)]
+
+    assert steps[0].startswith("Before switching: register a revision with networkMode awsvpc")
+    assert steps[1] == "Before switching: drop the placement constraints: Fargate places tasks itself"
+    assert not any("Make sure the task definition lists FARGATE" in step for step in steps)
+    email = render(notification(verdict), Audience.EMAIL)
+    assert "Before switching: register a revision with networkMode awsvpc" in email
+
+
+def test_email_names_ruled_out_modes_and_cluster_lists_workloads_that_cannot_move() -> None:
+    workload_verdict = CASES["move_to_fargate"].model_copy(
+        update={
+            "evidence": {
+                "feasibility": {
+                    "FARGATE": {"ok": True, "blockers": [], "changes_needed": []},
+                    "FARGATE_SPOT": {"ok": False, "blockers": ["windows_fargate_spot"], "changes_needed": []},
+                }
+            }
+        }
+    )
+    cluster = tune_capacity().model_copy(update={"evidence": {"workloads_that_cannot_move": {"service:gpu": ["gpu"]}}})
+
+    assert "Ruled out: FARGATE_SPOT (windows_fargate_spot)" in render(notification(workload_verdict), Audience.EMAIL)
+    assert "Cannot move: service:gpu (gpu)" in render(notification(cluster), Audience.EMAIL)

@@ -399,3 +399,15 @@ def test_render_table_prints_dash_when_reservation_unknown() -> None:
     row = next(line for line in table.splitlines() if line.startswith("dark"))
     assert "25.0" in row
     assert " - " in f"{row} "
+
+
+def test_render_table_names_workloads_kept_by_a_blocker_with_their_reason() -> None:
+    held = make_workload_verdict("inference", WorkloadVerdictKind.KEEP, 0.0).model_copy(
+        update={"reasons": ("stays on EC2: its container asks for a GPU (or an inference accelerator)", "bursty")}
+    )
+
+    table = render_table(make_report([held], []))
+
+    assert "Kept where they are (no other mode can run them)" in table
+    assert "- prod/inference: stays on EC2: its container asks for a GPU" in table
+    assert "Kept where they are" not in render_table(sample_report())

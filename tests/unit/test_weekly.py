@@ -257,3 +257,58 @@ def test_weekly_json_carries_the_same_data_when_rendered() -> None:
     assert [a["monthly_savings_usd"] for a in document["top_actions"]] == [120.0, 100.0, 90.0, 60.0, 20.0]
     assert document["trend"]["first_week"] is True
     assert type(weekly).model_validate_json(render_json(weekly)) == weekly
+
+
+# --------------------------------------------------------------------------- feasibility on the page
+
+_GPU_BLOCKED = {
+    "EC2": {"ok": True, "blockers": [], "changes_needed": []},
+    "FARGATE": {"ok": False, "blockers": ["gpu"], "changes_needed": []},
+    "FARGATE_SPOT": {"ok": False, "blockers": ["gpu"], "changes_needed": []},
+}
+
+
+def test_weekly_page_lists_held_workloads_with_their_blocker_when_no_other_mode_can_run_them() -> None:
+    held = workload("inference", WorkloadVerdictKind.KEEP, 700.0).model_copy(
+        update={
+            "reasons": ("stays on EC2: its container asks for a GPU (or an inference accelerator), which Fargate …",),
+            "evidence": {"feasibility": _GPU_BLOCKED},
+        }
+    )
+    plain_keep = workload("orders", WorkloadVerdictKind.KEEP, 400.0)
+
+    weekly = build_weekly(analysis([held, plain_keep], []))
+    page = render_html(weekly)
+
+    assert [(h.workload, h.blockers) for h in weekly.held] == [("inference", ("gpu",))]
+    assert 'id="held-workloads"' in page and "asks for a GPU" in page
+    assert json.loads(render_json(weekly))["held"][0]["blockers"] == ["gpu"]
+
+
+def test_weekly_page_has_no_held_section_when_every_keep_has_somewhere_to_go() -> None:
+    assert 'id="held-workloads"' not in render_html(build_weekly(fleet()))
+
+
+def test_weekly_action_names_the_changes_a_move_needs_first_when_feasibility_lists_them() -> None:
+    move = workload("api", WorkloadVerdictKind.MOVE_TO_FARGATE, 300.0, 120.0).model_copy(
+        update={
+            "evidence": {
+                "feasibility": {"FARGATE": {"ok": True, "blockers": [], "changes_needed": ["network_mode_awsvpc"]}}
+            }
+        }
+    )
+
+    (action,) = build_weekly(analysis([move], [])).top_actions
+
+    assert "first register a revision with networkMode awsvpc" in action.change
+
+
+def test_weekly_action_tells_a_task_family_to_change_its_run_task_strategy_not_a_service() -> None:
+    family = workload("nightly", WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT, 200.0, 90.0).model_copy(
+        update={"service": None, "workload": "family:nightly"}
+    )
+
+    (action,) = build_weekly(analysis([family], [])).top_actions
+
+    assert "service" not in action.change
+    assert "RunTask" in action.change

@@ -141,15 +141,22 @@ def analyze(
             reservations = {}
             for i in indexes:
                 subject = workloads[i].subject
-                if subject.current_mode is not LaunchMode.EC2:
+                # Self-managed capacity (EC2, or ECS Anywhere) is billed per instance: share it out.
+                on_capacity = subject.mix_fractions().get(LaunchMode.EC2, 0.0) + subject.mix_fractions().get(
+                    LaunchMode.EXTERNAL, 0.0
+                )
+                if on_capacity <= 0:
                     continue
                 size = subject.task_definition.size()
                 # Without measured usage, today's desired count is the honest basis for its share.
                 tasks = features[i].avg_tasks
                 if features[i].pattern is Pattern.INSUFFICIENT_DATA or tasks is None:
                     tasks = float(subject.desired_count)
+                if subject.daemon and tasks <= 0:
+                    # A daemon runs one task on every instance, whatever its metrics or desired count say.
+                    tasks = float(sum(1 for ci in inventory.container_instances if ci.status == "ACTIVE"))
                 reservations[subject.workload] = (
-                    reserved_units(size, tasks, assessment.binding_resource) if size else 0.0
+                    reserved_units(size, tasks * on_capacity, assessment.binding_resource) if size else 0.0
                 )
             shares = allocate_cluster_cost(assessment, reservations)
         verdicts = [
@@ -258,6 +265,12 @@ def _plan_queries(
                 current_mode=svc.current_mode,
                 desired_count=svc.desired_count,
                 tags=svc.tags,
+                daemon=svc.daemon,
+                service_placement_constraints=svc.placement_constraints,
+                platform_version=svc.platform_version,
+                load_balanced=svc.load_balanced,
+                cluster_has_ec2_capacity_provider=inv.has_ec2_capacity_provider,
+                current_mix=svc.current_mix,
             )
             w = _Workload(subject)
             w.keys = {
@@ -280,6 +293,7 @@ def _plan_queries(
                 task_definition=fam.task_definition,
                 current_mode=fam.current_mode,
                 desired_count=fam.running_count,
+                cluster_has_ec2_capacity_provider=inv.has_ec2_capacity_provider,
             )
             w = _Workload(subject)
             if inv.container_insights:

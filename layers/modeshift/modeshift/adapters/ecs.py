@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
@@ -21,12 +20,15 @@ from modeshift.domain.models import (
     StandaloneFamilyInfo,
     TaskDefinitionInfo,
 )
-from modeshift.errors import AwsCallError, ClusterNotFoundError
+from modeshift.domain.strategy import dominant_mode, mix_by_mode, mode_of_provider, strategy_mode
+from modeshift.errors import AccessDeniedError, AwsCallError, ClusterNotFoundError
 
 # API maxima of the batch describe calls (AWS rejects larger batches).
 DESCRIBE_SERVICES_BATCH = 10
 DESCRIBE_CONTAINER_INSTANCES_BATCH = 100
 DESCRIBE_TASKS_BATCH = 100
+# DescribeCapacityProviders names at most 100 providers per call.
+DESCRIBE_CAPACITY_PROVIDERS_BATCH = 100
 # DescribeInstances filters accept up to 200 values each; 100 keeps every page small.
 DESCRIBE_INSTANCES_BATCH = 100
 
@@ -35,11 +37,9 @@ _TASK_DEFINITION_GONE_CODES = frozenset({"ClientException", "InvalidParameterExc
 
 _T = TypeVar("_T")
 
-# Tie-break order when a strategy or a set of tasks weighs two modes equally: on-demand first, because
-# Spot is the optimistic case and a tie gives no evidence that the workload tolerates interruption.
-_MODE_PREFERENCE = (LaunchMode.FARGATE, LaunchMode.EC2, LaunchMode.FARGATE_SPOT)
-
 _SIZE_PATTERN = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]*)\s*$", re.IGNORECASE)
+# Tasks a service scheduler started carry this startedBy, also in older responses that have no `group`.
+_SERVICE_STARTED_BY = "ecs-svc/"
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
@@ -58,41 +58,13 @@ def _family_from_task_definition_arn(arn: str) -> tuple[str, int]:
     return family, int(revision) if revision.isdigit() else 0
 
 
-def _mode_of_provider(provider: str) -> LaunchMode:
-    """FARGATE and FARGATE_SPOT are AWS's own providers; every other provider is an EC2 Auto Scaling group."""
-    if provider == "FARGATE":
-        return LaunchMode.FARGATE
-    if provider == "FARGATE_SPOT":
-        return LaunchMode.FARGATE_SPOT
-    return LaunchMode.EC2
-
-
 def _mode_of_launch_type(launch_type: str) -> LaunchMode:
-    # EXTERNAL (ECS Anywhere) is self-managed capacity: it compares with EC2, never with Fargate.
-    return LaunchMode.FARGATE if launch_type == "FARGATE" else LaunchMode.EC2
-
-
-def _heaviest_mode(weights: Counter[LaunchMode]) -> LaunchMode | None:
-    if not weights:
-        return None
-    top = max(weights.values())
-    return next(mode for mode in _MODE_PREFERENCE if mode in weights and weights[mode] == top)
-
-
-def _strategy_mode(strategy: Sequence[CapacityProviderStrategyItem]) -> LaunchMode | None:
-    """The mode most of a strategy's tasks land on: largest total weight, else largest base."""
-    if not strategy:
-        return None
-    weights: Counter[LaunchMode] = Counter()
-    for item in strategy:
-        weights[_mode_of_provider(item.capacity_provider)] += item.weight
-    if not any(weights.values()):
-        # All weights zero only happens with base-only strategies: the base then places every task.
-        for item in strategy:
-            weights[_mode_of_provider(item.capacity_provider)] += item.base
-    if not any(weights.values()):
-        return _mode_of_provider(strategy[0].capacity_provider)
-    return _heaviest_mode(Counter({mode: weight for mode, weight in weights.items() if weight > 0}))
+    if launch_type == "FARGATE":
+        return LaunchMode.FARGATE
+    # ECS Anywhere: the operator's own hardware, compared with nothing, priced by its per-instance fee.
+    if launch_type == "EXTERNAL":
+        return LaunchMode.EXTERNAL
+    return LaunchMode.EC2
 
 
 def _strategy(items: Iterable[dict[str, Any]] | None) -> tuple[CapacityProviderStrategyItem, ...]:
@@ -127,11 +99,48 @@ def _parse_size(value: Any, *, per_unit: int) -> int | None:
     return None
 
 
-def _resource_integer(resources: Iterable[dict[str, Any]] | None, name: str) -> int:
+def _resource_integer(resources: Iterable[dict[str, Any]] | None, name: str) -> int | None:
+    """A resource's integer value; None when AWS did not report it (unknown, never zero)."""
     for resource in resources or ():
-        if resource.get("name") == name:
-            return int(resource.get("integerValue", 0))
-    return 0
+        if resource.get("name") == name and resource.get("integerValue") is not None:
+            return int(resource["integerValue"])
+    return None
+
+
+def _integer(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
+
+
+def _is_set(value: Any) -> bool:
+    """Present with a value: False, None and empty collections are "not set"; 0 is set (maxSwap: 0 is a setting)."""
+    return value is not None and value is not False and value not in ("", [], {})
+
+
+def _container_parameters(containers: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """Names of the parameters set in any container; Linux parameters as `linuxParameters.NAME`."""
+    names: set[str] = set()
+    for container in containers:
+        for key, value in container.items():
+            if key == "linuxParameters" and isinstance(value, dict):
+                names.update(f"linuxParameters.{sub}" for sub, sub_value in value.items() if _is_set(sub_value))
+            elif _is_set(value):
+                names.add(key)
+    return tuple(sorted(names))
+
+
+def _volume_kind(volume: dict[str, Any]) -> str:
+    if volume.get("dockerVolumeConfiguration"):
+        return "docker"
+    if volume.get("efsVolumeConfiguration"):
+        return "efs"
+    if volume.get("fsxWindowsFileServerVolumeConfiguration"):
+        return "fsx_windows"
+    if (volume.get("host") or {}).get("sourcePath"):
+        return "host"
+    return "bind"
 
 
 @contextmanager
@@ -195,7 +204,32 @@ class EcsInventoryReader:
             container_instances=container_instances,
             services=services,
             standalone_families=standalone,
+            target_capacity_pct=self._target_capacity(cluster_name, cluster.get("capacityProviders") or ()),
         )
+
+    def _target_capacity(self, cluster_name: str, providers: Sequence[str]) -> float | None:
+        """Managed scaling's target capacity of the cluster's Auto Scaling group providers (the lowest, when
+        several keep headroom), or None when none scales managed. A reader without
+        ecs:DescribeCapacityProviders still analyses the cluster, with the headroom setting instead."""
+        names = [name for name in providers if name not in ("FARGATE", "FARGATE_SPOT")]
+        if not names:
+            return None
+        targets: list[float] = []
+        try:
+            for batch in _chunks(names, DESCRIBE_CAPACITY_PROVIDERS_BATCH):
+                with _mapped_errors("ecs:DescribeCapacityProviders", cluster_name):
+                    response = self._ecs.describe_capacity_providers(capacityProviders=list(batch))
+                for provider in response.get("capacityProviders", []):
+                    scaling = (provider.get("autoScalingGroupProvider") or {}).get("managedScaling") or {}
+                    if scaling.get("status") == "ENABLED" and scaling.get("targetCapacity") is not None:
+                        targets.append(float(scaling["targetCapacity"]))
+        except AccessDeniedError as exc:
+            self.warnings.append(
+                f"cluster {cluster_name}: cannot read its capacity providers ({exc}); "
+                "tuning uses the headroom setting instead of their target capacity"
+            )
+            return None
+        return min(targets) if targets else None
 
     def _describe_cluster(self, cluster_name: str) -> dict[str, Any]:
         with _mapped_errors("ecs:DescribeClusters", cluster_name):
@@ -250,20 +284,43 @@ class EcsInventoryReader:
         default_strategy: tuple[CapacityProviderStrategyItem, ...],
         has_ec2_capacity: bool,
     ) -> ServiceInfo:
-        strategy = _strategy(raw.get("capacityProviderStrategy"))
-        launch_type = raw.get("launchType") or None
+        name = raw["serviceName"]
+        controller = str((raw.get("deploymentController") or {}).get("type") or "ECS")
+        # EXTERNAL and CODE_DEPLOY controllers keep what runs on task sets, not on the service: each launch
+        # field comes from the service when it has it, else from the PRIMARY task set.
+        task_set = self._primary_task_set(raw) or {}
+
+        def launch_field(key: str) -> Any:
+            return raw.get(key) or task_set.get(key) or None
+
+        strategy = _strategy(launch_field("capacityProviderStrategy"))
+        launch_type = launch_field("launchType")
+        desired = int(raw.get("desiredCount", 0))
+        daemon = raw.get("schedulingStrategy") == "DAEMON"
+        mix: dict[LaunchMode, int] = {}
         if launch_type:
             mode = _mode_of_launch_type(launch_type)
+        elif strategy or default_strategy:
+            # No launch type: the service's own strategy, else the cluster's default one, placed as ECS does.
+            used = strategy or default_strategy
+            mix = mix_by_mode(used, desired)
+            mode = strategy_mode(used, desired) or LaunchMode.EC2
         else:
-            # A service created with no launch type and no strategy runs on the cluster's default strategy.
-            mode = (
-                _strategy_mode(strategy)
-                or _strategy_mode(default_strategy)
-                or (LaunchMode.EC2 if has_ec2_capacity else LaunchMode.FARGATE)
+            # Neither launch type nor strategy anywhere: ECS launches it with the EC2 launch type.
+            mode = LaunchMode.EC2
+        task_definition_arn = launch_field("taskDefinition") or ""
+        if task_definition_arn:
+            task_definition = self._task_definition(
+                task_definition_arn, context=f"cluster {cluster_name}: service {name}"
             )
-        task_definition = self._task_definition(
-            raw.get("taskDefinition", ""), context=f"cluster {cluster_name}: service {raw['serviceName']}"
-        )
+        else:
+            # Nothing to describe (an EXTERNAL controller before its first task set): no size, so the
+            # analysis reports insufficient data for it rather than inventing one.
+            self.warnings.append(
+                f"cluster {cluster_name}: service {name} names no task definition "
+                f"(deployment controller {controller}, no PRIMARY or ACTIVE task set)"
+            )
+            task_definition = TaskDefinitionInfo(arn="", family=name)
         if (
             mode is LaunchMode.EC2
             and not has_ec2_capacity
@@ -273,25 +330,46 @@ class EcsInventoryReader:
         ):
             # A Fargate-only task definition in a cluster without instances cannot be running on EC2:
             # the reported launch type is wrong (moto reports EC2 for capacity-provider services).
-            mode = _strategy_mode(default_strategy) or LaunchMode.FARGATE
+            mode = strategy_mode(default_strategy, desired) or LaunchMode.FARGATE
             if mode is LaunchMode.EC2:
                 mode = LaunchMode.FARGATE
+            mix = {}
             self.warnings.append(
-                f"cluster {cluster_name}: service {raw['serviceName']} reports launch type EC2 but its task "
+                f"cluster {cluster_name}: service {name} reports launch type EC2 but its task "
                 f"definition is Fargate-only and the cluster has no instances: read as {mode.value}"
             )
+        if len([n for n in mix.values() if n > 0]) < 2:
+            mix = {}  # one mode holds every task: current_mode says it all
         return ServiceInfo(
             cluster=cluster_name,
-            name=raw["serviceName"],
+            name=name,
             arn=raw["serviceArn"],
             task_definition=task_definition,
             current_mode=mode,
             launch_type=launch_type,
             capacity_provider_strategy=strategy,
-            desired_count=int(raw.get("desiredCount", 0)),
+            desired_count=desired,
             running_count=int(raw.get("runningCount", 0)),
             tags={tag["key"]: tag.get("value", "") for tag in raw.get("tags", []) if "key" in tag},
+            scheduling_strategy="DAEMON" if daemon else "REPLICA",
+            deployment_controller=controller,
+            placement_constraints=tuple(
+                str(c.get("type", "")) for c in raw.get("placementConstraints") or () if isinstance(c, dict)
+            ),
+            platform_version=launch_field("platformVersion"),
+            load_balanced=bool(launch_field("loadBalancers")),
+            current_mix=mix,
         )
+
+    @staticmethod
+    def _primary_task_set(raw: dict[str, Any]) -> dict[str, Any] | None:
+        """The task set serving traffic (status PRIMARY), else the first ACTIVE one, else None."""
+        task_sets = [t for t in raw.get("taskSets") or () if isinstance(t, dict)]
+        for status in ("PRIMARY", "ACTIVE"):
+            for task_set in task_sets:
+                if task_set.get("status") == status:
+                    return task_set
+        return None
 
     # ------------------------------------------------------------------ task definitions
 
@@ -360,6 +438,40 @@ class EcsInventoryReader:
             else Architecture.X86_64,
             os_family=platform.get("operatingSystemFamily") or "LINUX",
             requires_compatibilities=tuple(raw.get("requiresCompatibilities", ())),
+            compatibilities=tuple(raw.get("compatibilities", ())),
+            network_mode=raw.get("networkMode") or None,
+            ipc_mode=raw.get("ipcMode") or None,
+            pid_mode=raw.get("pidMode") or None,
+            placement_constraints=tuple(
+                str(c.get("type", "")) for c in raw.get("placementConstraints") or () if isinstance(c, dict)
+            ),
+            gpu_count=sum(
+                _integer(requirement.get("value"))
+                for c in containers
+                for requirement in c.get("resourceRequirements") or ()
+                if requirement.get("type") == "GPU"
+            ),
+            # a container's InferenceAccelerator requirement names one of the task's accelerators: count once
+            inference_accelerator_count=max(
+                len(raw.get("inferenceAccelerators") or ()),
+                sum(
+                    1
+                    for c in containers
+                    for requirement in c.get("resourceRequirements") or ()
+                    if requirement.get("type") == "InferenceAccelerator"
+                ),
+            ),
+            container_parameters=_container_parameters(containers),
+            capabilities_added=tuple(
+                sorted(
+                    {
+                        str(capability)
+                        for c in containers
+                        for capability in ((c.get("linuxParameters") or {}).get("capabilities") or {}).get("add") or ()
+                    }
+                )
+            ),
+            volume_kinds=tuple(_volume_kind(volume) for volume in raw.get("volumes") or () if isinstance(volume, dict)),
         )
 
     # ------------------------------------------------------------------ container instances
@@ -413,8 +525,8 @@ class EcsInventoryReader:
             # EC2 is the authority; the agent's attribute still names the type of an instance EC2 forgot.
             instance_type=ec2.get("InstanceType") or attributes.get("ecs.instance-type"),
             lifecycle=lifecycle,
-            registered_cpu_units=_resource_integer(raw.get("registeredResources"), "CPU"),
-            registered_memory_mib=_resource_integer(raw.get("registeredResources"), "MEMORY"),
+            registered_cpu_units=_resource_integer(raw.get("registeredResources"), "CPU") or 0,
+            registered_memory_mib=_resource_integer(raw.get("registeredResources"), "MEMORY") or 0,
             remaining_cpu_units=_resource_integer(raw.get("remainingResources"), "CPU"),
             remaining_memory_mib=_resource_integer(raw.get("remainingResources"), "MEMORY"),
             running_tasks_count=int(raw.get("runningTasksCount", 0)),
@@ -447,9 +559,12 @@ class EcsInventoryReader:
     ) -> tuple[StandaloneFamilyInfo, ...]:
         tasks_by_family: dict[str, list[dict[str, Any]]] = {}
         for task in self._running_tasks(cluster_name):
-            # Service tasks carry group "service:NAME"; RunTask's default group is "family:NAME", and a
-            # custom group is still a standalone task, so the family comes from the task definition.
+            # Service tasks carry group "service:NAME" (older responses have no group, only startedBy
+            # "ecs-svc/…"); RunTask's default group is "family:NAME", and a custom group is still a
+            # standalone task, so the family comes from the task definition.
             if str(task.get("group", "")).startswith("service:"):
+                continue
+            if not task.get("group") and str(task.get("startedBy", "")).startswith(_SERVICE_STARTED_BY):
                 continue
             family, _ = _family_from_task_definition_arn(task.get("taskDefinitionArn", ""))
             if family:
@@ -482,17 +597,27 @@ class EcsInventoryReader:
         tasks: Sequence[dict[str, Any]], task_definition: TaskDefinitionInfo, has_ec2_capacity: bool
     ) -> LaunchMode:
         """Where the family's tasks run now (majority), else where its task definition allows it to run."""
-        votes: Counter[LaunchMode] = Counter()
+        votes: dict[LaunchMode, int] = {}
         for task in tasks:
             if task.get("capacityProviderName"):
-                votes[_mode_of_provider(task["capacityProviderName"])] += 1
+                mode = mode_of_provider(task["capacityProviderName"])
             elif task.get("launchType"):
-                votes[_mode_of_launch_type(task["launchType"])] += 1
-        mode = _heaviest_mode(votes)
-        if mode is not None:
-            return mode
-        if set(task_definition.requires_compatibilities) == {"FARGATE"}:
+                mode = _mode_of_launch_type(task["launchType"])
+            else:
+                continue
+            votes[mode] = votes.get(mode, 0) + 1
+        voted = dominant_mode(votes)
+        if voted is not None:
+            return voted
+        # Nothing runs now: where the task definition can run. `compatibilities` is ECS's own verdict
+        # (host networking, say, makes a definition EC2-only whatever it requires).
+        compatible = set(task_definition.compatibilities or task_definition.requires_compatibilities)
+        if compatible == {"FARGATE"}:
             return LaunchMode.FARGATE
+        if compatible == {"EXTERNAL"}:
+            return LaunchMode.EXTERNAL
+        if compatible and "FARGATE" not in compatible:
+            return LaunchMode.EC2
         return LaunchMode.EC2 if has_ec2_capacity else LaunchMode.FARGATE
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:  # numpy costs ~90 ms of cold start; the ingest handler never needs it
     import numpy as np
@@ -22,6 +22,12 @@ class LaunchMode(StrEnum):
     EC2 = "EC2"
     FARGATE = "FARGATE"
     FARGATE_SPOT = "FARGATE_SPOT"
+    # ECS Anywhere: the operator's own hardware, registered as `mi-…` instances. Never recommended.
+    EXTERNAL = "EXTERNAL"
+
+
+# The modes a verdict may recommend (EXTERNAL is only ever where a workload already is).
+RECOMMENDABLE_MODES = (LaunchMode.EC2, LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT)
 
 
 class Goal(StrEnum):
@@ -93,6 +99,21 @@ class TaskDefinitionInfo(_Model):
     architecture: Architecture = Architecture.X86_64
     os_family: str = "LINUX"
     requires_compatibilities: tuple[str, ...] = ()
+    # What ECS itself validated the definition for (`compatibilities`); empty when not reported.
+    compatibilities: tuple[str, ...] = ()
+    # None: not declared, which means "bridge" for Linux tasks on EC2.
+    network_mode: str | None = None
+    ipc_mode: str | None = None
+    pid_mode: str | None = None
+    placement_constraints: tuple[str, ...] = ()
+    gpu_count: int = 0
+    inference_accelerator_count: int = 0
+    # Container-level parameters set (truthy) in any container, e.g. "privileged", "links",
+    # "linuxParameters.devices": the facts feasibility rules are written against.
+    container_parameters: tuple[str, ...] = ()
+    capabilities_added: tuple[str, ...] = ()
+    # One entry per volume: "docker", "host" (a host sourcePath), "bind", "efs", "fsx_windows".
+    volume_kinds: tuple[str, ...] = ()
 
     def size(self) -> TaskSize | None:
         """Task-level size when declared, else the sum over containers (EC2 containers-only sizing)."""
@@ -116,12 +137,19 @@ class ContainerInstanceInfo(_Model):
     lifecycle: Literal["on-demand", "spot"] = "on-demand"
     registered_cpu_units: int = 0
     registered_memory_mib: int = 0
-    remaining_cpu_units: int = 0
-    remaining_memory_mib: int = 0
+    # None when AWS did not report it (an instance still registering, some agent versions): unknown,
+    # never "nothing remaining".
+    remaining_cpu_units: int | None = None
+    remaining_memory_mib: int | None = None
     running_tasks_count: int = 0
     pending_tasks_count: int = 0
     status: str = "ACTIVE"
     capacity_provider_name: str | None = None
+
+    @property
+    def external(self) -> bool:
+        """An ECS Anywhere instance (`mi-…`): the operator's own hardware, not EC2."""
+        return (self.ec2_instance_id or "").startswith("mi-")
 
 
 class CapacityProviderStrategyItem(_Model):
@@ -141,6 +169,17 @@ class ServiceInfo(_Model):
     desired_count: int = 0
     running_count: int = 0
     tags: dict[str, str] = Field(default_factory=dict)
+    scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
+    deployment_controller: str = "ECS"
+    placement_constraints: tuple[str, ...] = ()
+    platform_version: str | None = None
+    load_balanced: bool = False
+    # Tasks per mode at the desired count, as AWS places a capacity-provider strategy (base, then weight).
+    current_mix: dict[LaunchMode, int] = Field(default_factory=dict)
+
+    @property
+    def daemon(self) -> bool:
+        return self.scheduling_strategy == "DAEMON"
 
 
 class StandaloneFamilyInfo(_Model):
@@ -162,10 +201,19 @@ class ClusterInventory(_Model):
     container_instances: tuple[ContainerInstanceInfo, ...] = ()
     services: tuple[ServiceInfo, ...] = ()
     standalone_families: tuple[StandaloneFamilyInfo, ...] = ()
+    # managed scaling's targetCapacity of the cluster's EC2 capacity providers (lowest when several);
+    # None when no provider uses managed scaling
+    target_capacity_pct: float | None = None
 
     @property
     def has_ec2_capacity(self) -> bool:
         return len(self.container_instances) > 0
+
+    @property
+    def has_ec2_capacity_provider(self) -> bool:
+        """Whether tasks could be placed on EC2 here without creating capacity first."""
+        own = [p for p in self.capacity_providers if p not in ("FARGATE", "FARGATE_SPOT")]
+        return bool(own) or any(not i.external for i in self.container_instances)
 
 
 # --------------------------------------------------------------------------- usage
@@ -298,6 +346,32 @@ class WorkloadVerdict(_Model):
     reasons: tuple[str, ...]
     arithmetic: tuple[str, ...] = ()
     evidence: dict[str, Any] = Field(default_factory=dict)
+    # tasks per mode today (a capacity-provider strategy can split a service); {} when unknown
+    current_mix: dict[LaunchMode, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkloadVerdict:
+        """A verdict that cannot be true cannot be built: no negative cost, no saving that is not
+        current − recommended, no move to a mode its own feasibility forbids."""
+        if self.current_monthly_cost_usd < 0 or self.recommended_monthly_cost_usd < 0:
+            raise ValueError("a monthly cost cannot be negative")
+        expected = self.current_monthly_cost_usd - self.recommended_monthly_cost_usd
+        if abs(self.monthly_savings_usd - expected) > 0.011:
+            raise ValueError(
+                f"monthly_savings_usd {self.monthly_savings_usd} is not current − recommended ({expected:.2f})"
+            )
+        if self.recommended_mode is not self.current_mode:
+            if self.recommended_mode not in RECOMMENDABLE_MODES:
+                raise ValueError(f"{self.recommended_mode.value} is never a recommendation")
+            feasibility = self.evidence.get("feasibility")
+            if isinstance(feasibility, dict):
+                target = feasibility.get(self.recommended_mode.value)
+                if not isinstance(target, dict) or not target.get("ok"):
+                    blockers = target.get("blockers") if isinstance(target, dict) else None
+                    raise ValueError(
+                        f"{self.recommended_mode.value} is not feasible for {self.workload}: {blockers or 'unknown'}"
+                    )
+        return self
 
 
 class ClusterVerdict(_Model):

@@ -9,6 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modeshift.domain.classify import ClusterUsageSummary
+from modeshift.domain.feasibility import (
+    FeasibilityFacts,
+    ModeFeasibility,
+    assess_feasibility,
+    blocked_reason,
+    feasibility_evidence,
+    in_words,
+    mode_words,
+)
 from modeshift.domain.models import (
     HOURS_PER_MONTH,
     ClusterInventory,
@@ -38,6 +47,8 @@ from modeshift.domain.pricing import (
 from modeshift.errors import PriceNotFoundError
 
 INTERRUPTIBLE_TAG = "modeshift:interruptible"
+# How ECS Anywhere (`mi-…`) instances are named among a cluster's instance types.
+ECS_ANYWHERE_TYPE = "ecs-anywhere"
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
@@ -54,10 +65,36 @@ class WorkloadSubject:
     desired_count: int = 0
     tags: Mapping[str, str] = field(default_factory=dict)
     task_count_source: str = "none"
+    daemon: bool = False
+    service_placement_constraints: tuple[str, ...] = ()
+    platform_version: str | None = None
+    load_balanced: bool = False
+    cluster_has_ec2_capacity_provider: bool = True
+    # tasks per mode today when a strategy splits the workload across modes; {} = all on current_mode
+    current_mix: Mapping[LaunchMode, int] = field(default_factory=dict)
 
     @property
     def standalone(self) -> bool:
         return self.service is None
+
+    def feasibility_facts(self, size: TaskSize | None) -> FeasibilityFacts:
+        return FeasibilityFacts(
+            task_definition=self.task_definition,
+            size=size,
+            current_mode=self.current_mode,
+            daemon=self.daemon,
+            service_placement_constraints=self.service_placement_constraints,
+            platform_version=self.platform_version,
+            load_balanced=self.load_balanced,
+            cluster_has_ec2_capacity_provider=self.cluster_has_ec2_capacity_provider,
+        )
+
+    def mix_fractions(self) -> dict[LaunchMode, float]:
+        """Share of tasks per mode; one mode at 1.0 unless a strategy splits the workload."""
+        total = sum(self.current_mix.values())
+        if total <= 0 or len([n for n in self.current_mix.values() if n > 0]) < 2:
+            return {self.current_mode: 1.0}
+        return {mode: n / total for mode, n in self.current_mix.items() if n > 0}
 
 
 @dataclass(frozen=True)
@@ -162,9 +199,16 @@ def assess_cluster(
     unpriced: set[str] = set()
     spot_factor = 1.0 - options.ec2_spot_discount_pct / 100.0
     discount_factor = 1.0 - options.ec2_discount_pct / 100.0
+    anywhere_fee = prices.catalog.ecs_anywhere_instance_hour_usd
     for instance in inventory.container_instances:
-        instance_type = instance.instance_type or "unknown"
+        instance_type = ECS_ANYWHERE_TYPE if instance.external else instance.instance_type or "unknown"
         types[instance_type] += 1
+        if instance.external:
+            if anywhere_fee is None:
+                unpriced.add(instance_type)
+            else:
+                compute += anywhere_fee * HOURS_PER_MONTH
+            continue
         try:
             hourly = prices.catalog.ec2_hourly_usd(prices.region, instance_type)
         except PriceNotFoundError:
@@ -173,6 +217,12 @@ def assess_cluster(
         factor = spot_factor if instance.lifecycle == "spot" else discount_factor
         compute += hourly * factor * HOURS_PER_MONTH
     for instance_type, count in sorted(types.items()):
+        if instance_type == ECS_ANYWHERE_TYPE and anywhere_fee is not None:
+            lines.append(
+                f"{count} × ECS Anywhere instance at {_usd(anywhere_fee)}/h management fee × {HOURS_PER_MONTH:g} h"
+                " (your own hardware is not in this figure)"
+            )
+            continue
         if instance_type in unpriced:
             lines.append(f"{count} × {instance_type}: no price in the catalog, left out of the total")
             continue
@@ -206,7 +256,8 @@ def assess_cluster(
     if binding_pct is not None and p95 is None:
         p95 = binding_pct
     idle = sum(1 for i in inventory.container_instances if i.running_tasks_count == 0)
-    dominant = types.most_common(1)[0][0] if types else None
+    ec2_types = Counter({t: n for t, n in types.items() if t != ECS_ANYWHERE_TYPE})
+    dominant = ec2_types.most_common(1)[0][0] if ec2_types else None
     return ClusterAssessment(
         cluster=inventory.name,
         instance_count=instance_count,
@@ -236,18 +287,24 @@ def _reservation(
             summary.binding_reservation_p95_pct,
             "AWS/ECS CPUReservation/MemoryReservation over the lookback",
         )
-    registered_cpu = sum(i.registered_cpu_units for i in inventory.container_instances)
-    registered_mem = sum(i.registered_memory_mib for i in inventory.container_instances)
+    # An instance whose remaining resources AWS did not report tells nothing about reservation: leave it
+    # out of both sides rather than read it as full.
+    known = [
+        i
+        for i in inventory.container_instances
+        if i.remaining_cpu_units is not None and i.remaining_memory_mib is not None
+    ]
+    registered_cpu = sum(i.registered_cpu_units for i in known)
+    registered_mem = sum(i.registered_memory_mib for i in known)
     if registered_cpu <= 0 or registered_mem <= 0:
         return None, None, None, "none"
-    used_cpu = registered_cpu - sum(i.remaining_cpu_units for i in inventory.container_instances)
-    used_mem = registered_mem - sum(i.remaining_memory_mib for i in inventory.container_instances)
-    return (
-        _pct(used_cpu, registered_cpu),
-        _pct(used_mem, registered_mem),
-        None,
-        "container instances' registered vs remaining resources now (no reservation metrics)",
-    )
+    used_cpu = registered_cpu - sum(i.remaining_cpu_units or 0 for i in known)
+    used_mem = registered_mem - sum(i.remaining_memory_mib or 0 for i in known)
+    unknown = len(inventory.container_instances) - len(known)
+    source = "container instances' registered vs remaining resources now (no reservation metrics)"
+    if unknown:
+        source += f"; {unknown} instance(s) reported no remaining resources and are left out"
+    return _pct(used_cpu, registered_cpu), _pct(used_mem, registered_mem), None, source
 
 
 def reserved_units(size: TaskSize, avg_tasks: float, binding_resource: str | None) -> float:
@@ -415,6 +472,12 @@ def advise_workload(
         "goal": options.goal.value,
     }
     reasons: list[str] = list(features.reasons)
+    feasibility = assess_feasibility(subject.feasibility_facts(size))
+    evidence["feasibility"] = feasibility_evidence(feasibility)
+    # Feasibility comes before price: when no other mode can run it, that is the first thing to say.
+    blocked = blocked_reason(subject.current_mode, feasibility)
+    if blocked is not None:
+        reasons.insert(0, blocked)
     if size is None:
         return _verdict(
             subject,
@@ -452,6 +515,19 @@ def advise_workload(
                 monthly_cost_usd=snapshot.monthly_cost_usd,
                 arithmetic=f"estimated from today's desired count ({subject.desired_count}): {snapshot.arithmetic}",
             )
+        if blocked is not None:
+            # Nothing else can run it, so the verdict needs no usage data; only the cost is an estimate.
+            return _verdict(
+                subject,
+                features,
+                WorkloadVerdictKind.KEEP,
+                subject.current_mode,
+                current=snapshot,
+                recommended=snapshot,
+                reasons=reasons,
+                evidence=evidence,
+                confidence=_BLOCKED_CONFIDENCE,
+            )
         return _verdict(
             subject,
             features,
@@ -480,6 +556,18 @@ def advise_workload(
         penalties += 0.05
 
     current_quote = _current_quote(subject, costs)
+    if blocked is not None:
+        return _verdict(
+            subject,
+            features,
+            WorkloadVerdictKind.KEEP,
+            subject.current_mode,
+            current=current_quote,
+            recommended=current_quote,
+            reasons=[*reasons, *costs.notes],
+            evidence=evidence,
+            confidence=_BLOCKED_CONFIDENCE,
+        )
     if current_quote is None:
         return _verdict(
             subject,
@@ -508,19 +596,84 @@ def advise_workload(
 
     if subject.current_mode is LaunchMode.EC2:
         return _advise_from_ec2(
-            subject, features, costs, current_quote, avg_vcpu, tolerant, options, reasons, evidence, penalties
+            subject,
+            features,
+            costs,
+            current_quote,
+            avg_vcpu,
+            tolerant,
+            options,
+            reasons,
+            evidence,
+            penalties,
+            feasibility,
         )
     return _advise_from_fargate(
-        subject, features, costs, current_quote, avg_vcpu, tolerant, options, reasons, evidence, penalties
+        subject,
+        features,
+        costs,
+        current_quote,
+        avg_vcpu,
+        tolerant,
+        options,
+        reasons,
+        evidence,
+        penalties,
+        feasibility,
     )
 
 
-def _current_quote(subject: WorkloadSubject, costs: _Costs) -> PriceQuote | None:
-    if subject.current_mode is LaunchMode.EC2:
+# A keep forced by feasibility rests on the task definition, not on usage data.
+_BLOCKED_CONFIDENCE = 0.9
+
+
+def _mode_quote(mode: LaunchMode, costs: _Costs) -> PriceQuote | None:
+    if mode in (LaunchMode.EC2, LaunchMode.EXTERNAL):
+        # self-managed capacity (EC2 or ECS Anywhere): the workload's share of its cluster's bill
         return costs.ec2_current_share
-    if subject.current_mode is LaunchMode.FARGATE_SPOT:
+    if mode is LaunchMode.FARGATE_SPOT:
         return costs.fargate_spot
     return costs.fargate
+
+
+def _current_quote(subject: WorkloadSubject, costs: _Costs) -> PriceQuote | None:
+    """Today's cost; a strategy that splits tasks across modes is priced part by part."""
+    fractions = subject.mix_fractions()
+    if len(fractions) == 1:
+        return _mode_quote(subject.current_mode, costs)
+    total = 0.0
+    parts: list[str] = []
+    for mode, fraction in sorted(fractions.items()):
+        quote = _mode_quote(mode, costs)
+        if quote is None:
+            return None
+        tasks = subject.current_mix.get(mode, 0)
+        if mode is LaunchMode.EC2:
+            # the EC2 share was allocated on the EC2 tasks' reservation alone
+            amount = quote.monthly_cost_usd
+            parts.append(f"{tasks} {mode.value} task(s): {quote.arithmetic}")
+        else:
+            amount = quote.monthly_cost_usd * fraction
+            parts.append(
+                f"{tasks} {mode.value} task(s), {fraction:.0%} of {_usd(quote.monthly_cost_usd)} = {_usd(amount)}"
+            )
+        total += amount
+    mix = ", ".join(f"{subject.current_mix.get(m, 0)} {m.value}" for m in sorted(fractions))
+    return PriceQuote(
+        monthly_cost_usd=total,
+        arithmetic=f"capacity-provider strategy places {mix}: " + "; ".join(parts) + f"; total {_usd(total)}/month",
+    )
+
+
+def _changes_reason(feasibility: Mapping[LaunchMode, ModeFeasibility], mode: LaunchMode) -> str | None:
+    changes = feasibility[mode].changes_needed
+    if not changes:
+        return None
+    return f"before moving to {mode_words(mode)}: " + "; ".join(in_words(code) for code in changes)
+
+
+def _blockers_reason(feasibility: Mapping[LaunchMode, ModeFeasibility], mode: LaunchMode) -> str:
+    return f"{mode_words(mode)} is ruled out: " + "; ".join(in_words(code) for code in feasibility[mode].blockers)
 
 
 def _advise_from_ec2(
@@ -534,10 +687,18 @@ def _advise_from_ec2(
     reasons: list[str],
     evidence: dict[str, object],
     penalties: float,
+    feasibility: Mapping[LaunchMode, ModeFeasibility],
 ) -> WorkloadVerdict:
     small = avg_vcpu < options.small_workload_vcpu
     shape_favours_fargate = features.pattern in (Pattern.BURSTY, Pattern.PERIODIC) or small
-    use_spot = tolerant and options.allow_fargate_spot and costs.fargate_spot is not None
+    fargate_ok = feasibility[LaunchMode.FARGATE].ok
+    spot_ok = feasibility[LaunchMode.FARGATE_SPOT].ok
+    use_spot = tolerant and options.allow_fargate_spot and costs.fargate_spot is not None and spot_ok
+    if tolerant and options.allow_fargate_spot and not spot_ok and fargate_ok:
+        reasons.append(_blockers_reason(feasibility, LaunchMode.FARGATE_SPOT))
+    if not use_spot and not fargate_ok:
+        reasons.insert(0, _blockers_reason(feasibility, LaunchMode.FARGATE))
+        return _keep(subject, features, current, reasons, evidence, penalties)
     target_mode = LaunchMode.FARGATE_SPOT if use_spot else LaunchMode.FARGATE
     target = costs.fargate_spot if use_spot else costs.fargate
     if target is None:
@@ -574,6 +735,9 @@ def _advise_from_ec2(
         )
         if use_spot:
             reasons.append(f"Fargate Spot: {evidence['interruption_tolerance_reason']}")
+        changes = _changes_reason(feasibility, target_mode)
+        if changes:
+            reasons.append(changes)
         return _verdict(
             subject,
             features,
@@ -605,9 +769,12 @@ def _advise_from_fargate(
     reasons: list[str],
     evidence: dict[str, object],
     penalties: float,
+    feasibility: Mapping[LaunchMode, ModeFeasibility],
 ) -> WorkloadVerdict:
     large_steady = features.pattern is Pattern.STEADY and avg_vcpu >= options.large_workload_vcpu
-    if large_steady and costs.ec2_packed is not None:
+    if large_steady and costs.ec2_packed is not None and not feasibility[LaunchMode.EC2].ok:
+        reasons.append(_blockers_reason(feasibility, LaunchMode.EC2))
+    elif large_steady and costs.ec2_packed is not None:
         ec2 = costs.ec2_packed
         savings = current.monthly_cost_usd - ec2.monthly_cost_usd
         if options.goal is Goal.OVERHEAD:
@@ -628,6 +795,9 @@ def _advise_from_fargate(
                 "run it on an EC2 capacity provider; Savings Plans, Reserved Instances or Spot widen the gap "
                 "(set --ec2-discount-pct to what you already get)"
             )
+            changes = _changes_reason(feasibility, LaunchMode.EC2)
+            if changes:
+                reasons.append(changes)
             return _verdict(
                 subject,
                 features,
@@ -658,11 +828,15 @@ def _advise_from_fargate(
     else:
         reasons.append(f"{features.pattern.value} load suits Fargate: no idle hosts between runs")
 
+    spot_open = feasibility[LaunchMode.FARGATE_SPOT].ok
+    if subject.current_mode is LaunchMode.FARGATE and tolerant and options.allow_fargate_spot and not spot_open:
+        reasons.append(_blockers_reason(feasibility, LaunchMode.FARGATE_SPOT))
     if (
         subject.current_mode is LaunchMode.FARGATE
         and tolerant
         and options.allow_fargate_spot
         and costs.fargate_spot is not None
+        and spot_open
     ):
         spot = costs.fargate_spot
         savings = current.monthly_cost_usd - spot.monthly_cost_usd
@@ -749,6 +923,7 @@ def _verdict(
         reasons=tuple(reasons),
         arithmetic=arithmetic,
         evidence=evidence,
+        current_mix=dict(subject.current_mix),
     )
 
 
@@ -829,6 +1004,20 @@ def advise_cluster(
             "evidence": {**base.evidence, "waste_known": True},
         }
     )
+    stuck = _stuck_workloads(workload_verdicts)
+    if stuck:
+        reasons.append(
+            f"{len(stuck)} workload(s) cannot leave this capacity: "
+            + "; ".join(f"{name} ({', '.join(codes)})" for name, codes in stuck.items())
+        )
+        measured = measured.model_copy(
+            update={
+                "evidence": {
+                    **measured.evidence,
+                    "workloads_that_cannot_move": {name: list(codes) for name, codes in stuck.items()},
+                }
+            }
+        )
     if binding >= options.wasteful_reservation_pct:
         reasons.append(f"reservation at or above {options.wasteful_reservation_pct:g}%: capacity fits the load")
         return measured.model_copy(update={"reasons": tuple(reasons)})
@@ -853,18 +1042,33 @@ def advise_cluster(
             }
         )
     peak = assessment.binding_reservation_p95_pct or binding
-    usable = 1.0 - options.headroom_pct / 100.0
-    needed = max(1, math.ceil(assessment.instance_count * (peak / 100.0) / usable))
+    headroom_pct, headroom_source = _headroom(inventory, options)
+    usable = 1.0 - headroom_pct / 100.0
+    # Daemons run one task on every instance: their share of each instance stays whatever the count.
+    daemon_pct = _daemon_reservation_pct(inventory, assessment)
+    movable_peak = max(0.0, peak - daemon_pct)
+    per_instance = usable - daemon_pct / 100.0
+    if per_instance <= 0:
+        needed = assessment.instance_count
+    else:
+        needed = max(1, math.ceil(assessment.instance_count * (movable_peak / 100.0) / per_instance - 1e-9))
+    evidence_update: dict[str, Any] = {
+        "headroom_pct": headroom_pct,
+        "headroom_source": headroom_source,
+        "daemon_reservation_pct": round(daemon_pct, 1),
+    }
+    measured = measured.model_copy(update={"evidence": {**measured.evidence, **evidence_update}})
     if needed >= assessment.instance_count:
         reasons.append("its peak reservation needs every instance it has: keep")
         return measured.model_copy(update={"reasons": tuple(reasons)})
     priced = assessment.instance_count - sum(assessment.instance_types.get(t, 0) for t in assessment.unpriced_types)
-    per_instance = assessment.monthly_cost_usd / priced if priced else 0.0
-    savings = (assessment.instance_count - needed) * per_instance
+    instance_cost = assessment.monthly_cost_usd / priced if priced else 0.0
+    savings = (assessment.instance_count - needed) * instance_cost
+    daemon_note = f", daemons holding {daemon_pct:.1f}% of every instance," if daemon_pct > 0 else ""
     reasons.append(
-        f"over-provisioned: {needed} instance(s) would hold its p95 reservation ({peak:.1f}%) with "
-        f"{options.headroom_pct:g}% headroom; lower the Auto Scaling group's minimum or enable managed scaling "
-        f"with a target capacity of {100 - options.headroom_pct:g}%"
+        f"over-provisioned: {needed} instance(s) would hold its p95 reservation ({peak:.1f}%{daemon_note}) with "
+        f"{headroom_pct:g}% headroom ({headroom_source}); lower the Auto Scaling group's minimum or enable managed "
+        f"scaling with a target capacity of {100 - headroom_pct:g}%"
     )
     tuned = savings >= options.min_savings_usd
     return measured.model_copy(
@@ -875,12 +1079,56 @@ def advise_cluster(
             "reasons": tuple(reasons),
             "arithmetic": (
                 *arithmetic,
-                f"tuned: ⌈{assessment.instance_count} instances × {peak:.1f}% p95 reserved ÷ {usable:.0%} usable⌉ = "
-                f"{needed} instances; saves {assessment.instance_count - needed} × {_usd(per_instance)}"
+                f"tuned: ⌈{assessment.instance_count} instances × ({peak:.1f}% p95 reserved − {daemon_pct:.1f}%"
+                f" daemons)"
+                f" ÷ ({usable:.0%} usable − {daemon_pct:.1f}% daemons)⌉ = "
+                f"{needed} instances; saves {assessment.instance_count - needed} × {_usd(instance_cost)}"
                 f" = {_usd(savings)}/month",
             ),
         }
     )
+
+
+def _stuck_workloads(verdicts: Sequence[WorkloadVerdict]) -> dict[str, tuple[str, ...]]:
+    """Workloads on this cluster's capacity that no other mode can run, with their blocker codes."""
+    stuck: dict[str, tuple[str, ...]] = {}
+    for verdict in verdicts:
+        if verdict.current_mode not in (LaunchMode.EC2, LaunchMode.EXTERNAL):
+            continue
+        feasibility = verdict.evidence.get("feasibility")
+        if not isinstance(feasibility, dict):
+            continue
+        others = [f for mode, f in feasibility.items() if mode != verdict.current_mode.value and isinstance(f, dict)]
+        if others and not any(f.get("ok") for f in others):
+            codes: list[str] = []
+            for f in others:
+                codes.extend(code for code in f.get("blockers", ()) if code not in codes)
+            stuck[verdict.workload] = tuple(codes)
+    return stuck
+
+
+def _headroom(inventory: ClusterInventory, options: PolicyOptions) -> tuple[float, str]:
+    """Capacity kept free: 100 − managed scaling's target capacity when the cluster has one, else the setting."""
+    if inventory.target_capacity_pct is not None:
+        return max(0.0, 100.0 - inventory.target_capacity_pct), (
+            f"capacity provider target capacity {inventory.target_capacity_pct:g}%"
+        )
+    return options.headroom_pct, "headroom setting"
+
+
+def _daemon_reservation_pct(inventory: ClusterInventory, assessment: ClusterAssessment) -> float:
+    """Percent of each instance's binding resource that the cluster's DAEMON services reserve."""
+    instances = [i for i in inventory.container_instances if i.registered_cpu_units > 0]
+    if not instances:
+        return 0.0
+    memory = assessment.binding_resource == "memory"
+    registered = sum(i.registered_memory_mib if memory else i.registered_cpu_units for i in instances) / len(instances)
+    per_instance = 0.0
+    for service in inventory.services:
+        size = service.task_definition.size()
+        if service.daemon and size is not None:
+            per_instance += size.memory_mib if memory else size.cpu_units
+    return min(100.0, _pct(per_instance, registered))
 
 
 def _difference(savings: float) -> str:

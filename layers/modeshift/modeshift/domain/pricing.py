@@ -68,6 +68,9 @@ class PriceCatalog(_Frozen):
     instance_types: dict[str, InstanceShape] = Field(default_factory=dict)
     regions: dict[str, RegionPrices] = Field(default_factory=dict)
     api_items: frozenset[str] = frozenset()
+    # ECS Anywhere's management fee per registered on-premises instance-hour (the hardware is the user's)
+    ecs_anywhere_instance_hour_usd: PositiveUsd | None = None
+    ecs_anywhere_note: str = ""
 
     def _region(self, region: str, what: str) -> RegionPrices:
         prices = self.regions.get(region)

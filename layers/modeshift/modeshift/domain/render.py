@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modeshift.domain.feasibility import in_words
 from modeshift.domain.models import (
     ClusterVerdict,
     ClusterVerdictKind,
@@ -145,7 +146,11 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
                 "managedTerminationProtection=DISABLED'",
             )
         )
-    else:
+    changes = changes_needed(verdict)
+    if changes is not None:
+        # what feasibility found must change first, one step each, in the rule table's words
+        steps.extend((f"Before switching: {in_words(code)}", None) for code in changes)
+    elif kind is not WorkloadVerdictKind.MOVE_TO_EC2:
         steps.append(
             (
                 "Make sure the task definition lists FARGATE in requiresCompatibilities, uses networkMode awsvpc "
@@ -187,6 +192,26 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
             )
         )
     return steps
+
+
+def changes_needed(verdict: WorkloadVerdict) -> list[str] | None:
+    """The recommended mode's `changes_needed` codes from `evidence.feasibility`; None when not recorded."""
+    feasibility = verdict.evidence.get("feasibility")
+    target = feasibility.get(verdict.recommended_mode.value) if isinstance(feasibility, dict) else None
+    codes = target.get("changes_needed") if isinstance(target, dict) else None
+    return [str(code) for code in codes] if isinstance(codes, list) else None
+
+
+def blockers_by_mode(verdict: WorkloadVerdict) -> dict[str, list[str]]:
+    """Modes other than the current one that feasibility rules out, with their blocker codes."""
+    feasibility = verdict.evidence.get("feasibility")
+    if not isinstance(feasibility, dict):
+        return {}
+    return {
+        mode: [str(code) for code in entry.get("blockers", [])]
+        for mode, entry in feasibility.items()
+        if isinstance(entry, dict) and entry.get("blockers") and mode != verdict.current_mode.value
+    }
 
 
 def _strategy_item(item: str) -> dict[str, Any]:
@@ -277,7 +302,7 @@ def _limited(items: Sequence[str], limit: int = LIST_MAX_ITEMS) -> list[str]:
 
 def _what(verdict: WorkloadVerdict | ClusterVerdict) -> list[str]:
     if isinstance(verdict, WorkloadVerdict):
-        return [
+        lines = [
             f"Cluster: {one_line(verdict.cluster)}",
             f"Workload: {one_line(verdict.workload)} (pattern {verdict.pattern.value})",
             f"Runs on {verdict.current_mode.value}; recommended {verdict.recommended_mode.value} "
@@ -286,7 +311,11 @@ def _what(verdict: WorkloadVerdict | ClusterVerdict) -> list[str]:
             f"recommended {_usd(verdict.recommended_monthly_cost_usd)}/month",
             f"Saves {_usd(verdict.monthly_savings_usd)}/month (confidence {verdict.confidence:.2f})",
         ]
-    return [
+        ruled_out = blockers_by_mode(verdict)
+        if ruled_out:
+            lines.append("Ruled out: " + "; ".join(f"{mode} ({', '.join(codes)})" for mode, codes in ruled_out.items()))
+        return lines
+    lines = [
         f"Cluster: {one_line(verdict.cluster)} ({verdict.instance_count} instances, "
         f"{verdict.idle_instance_count} running no task)",
         f"Advice: {verdict.verdict.value}",
@@ -294,6 +323,13 @@ def _what(verdict: WorkloadVerdict | ClusterVerdict) -> list[str]:
         "pays for unreserved capacity",
         f"Saves {_usd(verdict.monthly_savings_usd)}/month (confidence {verdict.confidence:.2f})",
     ]
+    stuck = verdict.evidence.get("workloads_that_cannot_move")
+    if isinstance(stuck, dict) and stuck:
+        lines.append(
+            "Cannot move: "
+            + "; ".join(f"{one_line(str(name))} ({', '.join(map(str, codes))})" for name, codes in stuck.items())
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- email

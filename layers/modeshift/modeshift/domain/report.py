@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from modeshift.domain.feasibility import STAYS_ON
 from modeshift.domain.models import (
     ClusterError,
     ClusterVerdict,
@@ -18,8 +19,9 @@ from modeshift.domain.models import (
     round_usd,
 )
 
-# Bump on any change to a field's name, type or meaning; additions keep the version.
-SCHEMA_VERSION = "1.0"
+# Major on any change to a field's name, type or meaning; minor on additions (1.1: feasibility,
+# current_mix, EXTERNAL mode, cluster headroom/daemon evidence).
+SCHEMA_VERSION = "1.1"
 
 _MOVES = (
     WorkloadVerdictKind.MOVE_TO_FARGATE,
@@ -128,6 +130,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
     return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
 
 
+def _held_reason(verdict: WorkloadVerdict) -> str | None:
+    """The "stays on …" reason feasibility put first, when every other mode is blocked."""
+    first = verdict.reasons[0] if verdict.reasons else ""
+    return first if first.startswith(STAYS_ON) else None
+
+
 def render_table(report: AnalysisReport) -> str:
     """A readable summary: one row per workload and per cluster, then each move's first reasons."""
     lines = [
@@ -192,6 +200,10 @@ def render_table(report: AnalysisReport) -> str:
         for c in actions_c:
             lines.append(f"- cluster {c.cluster}: {c.verdict.value}, saves ${c.monthly_savings_usd:,.2f}/month")
             lines += [f"    {reason}" for reason in c.reasons[-1:]]
+    held = [w for w in report.workloads if w.verdict is WorkloadVerdictKind.KEEP and _held_reason(w)]
+    if held:
+        lines += ["", "Kept where they are (no other mode can run them)"]
+        lines += [f"- {w.cluster}/{w.workload}: {_held_reason(w)}" for w in held]
     for err in report.errors:
         missing = f" (missing permission: {err.missing_permission})" if err.missing_permission else ""
         lines.append(f"! cluster {err.cluster} not analysed: {err.error}{missing}")

@@ -10,7 +10,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from modeshift.domain.models import ClusterVerdictKind, LaunchMode, WorkloadVerdict, WorkloadVerdictKind, round_usd
+from modeshift.domain.feasibility import in_words
+from modeshift.domain.models import (
+    RECOMMENDABLE_MODES,
+    ClusterVerdictKind,
+    LaunchMode,
+    WorkloadVerdict,
+    WorkloadVerdictKind,
+    round_usd,
+)
+from modeshift.domain.render import blockers_by_mode, changes_needed
 from modeshift.domain.report import AnalysisReport
 
 # Bump on any change to a field's name, type or meaning; additions keep the version.
@@ -32,6 +41,16 @@ _HOW_TO_SWITCH = {
     "optionally with a FARGATE base for a floor that Spot cannot interrupt",
     LaunchMode.EC2: "set the service's capacity provider strategy to an EC2 capacity provider "
     "(an Auto Scaling group with managed scaling)",
+}
+
+
+# Standalone and scheduled task families have no service: the strategy goes on RunTask or the schedule's target.
+_HOW_TO_SWITCH_STANDALONE = {
+    mode: text.replace(
+        "the service's capacity provider strategy",
+        "the capacity provider strategy of its RunTask calls or schedule target",
+    )
+    for mode, text in _HOW_TO_SWITCH.items()
 }
 
 
@@ -74,6 +93,17 @@ class Action(_Model):
     monthly_savings_usd: float
 
 
+class HeldWorkload(_Model):
+    """A workload kept where it is because every other mode has a blocker (from `evidence.feasibility`)."""
+
+    cluster: str
+    workload: str
+    current_mode: str
+    blockers: tuple[str, ...]
+    why: str
+    current_monthly_cost_usd: float
+
+
 class WorkloadUtilisation(_Model):
     """Average CPU and memory use of one task as % of what it reserves; None is no data, never zero."""
 
@@ -112,6 +142,8 @@ class WeeklyReport(_Model):
     trend: Trend
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # additive (schema 1.0 readers ignore it): workloads no other mode can run, with their blockers
+    held: tuple[HeldWorkload, ...] = ()
 
 
 def _feature_pct(workload: WorkloadVerdict, name: str) -> float | None:
@@ -123,10 +155,15 @@ def _feature_pct(workload: WorkloadVerdict, name: str) -> float | None:
 
 
 def _workload_action(w: WorkloadVerdict) -> Action:
+    standalone = w.service is None
+    how = _HOW_TO_SWITCH_STANDALONE if standalone else _HOW_TO_SWITCH
     change = (
         f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}: "
-        f"{_HOW_TO_SWITCH[w.recommended_mode]}"
+        f"{how[w.recommended_mode]}"
     )
+    changes = changes_needed(w)
+    if changes:
+        change += "; first " + "; ".join(in_words(code) for code in changes)
     return Action(
         kind="workload",
         cluster=w.cluster,
@@ -157,6 +194,28 @@ def _actions(report: AnalysisReport) -> list[Action]:
                 )
             )
     return sorted(actions, key=lambda a: (-a.monthly_savings_usd, a.cluster, a.workload or ""))
+
+
+def _held(report: AnalysisReport) -> tuple[HeldWorkload, ...]:
+    held: list[HeldWorkload] = []
+    for w in report.workloads:
+        ruled_out = blockers_by_mode(w)
+        others = [m.value for m in RECOMMENDABLE_MODES if m is not w.current_mode]
+        if w.verdict is WorkloadVerdictKind.KEEP and ruled_out and set(others) <= set(ruled_out):
+            codes: list[str] = []
+            for mode_codes in ruled_out.values():
+                codes.extend(code for code in mode_codes if code not in codes)
+            held.append(
+                HeldWorkload(
+                    cluster=w.cluster,
+                    workload=w.workload,
+                    current_mode=w.current_mode.value,
+                    blockers=tuple(codes),
+                    why=w.reasons[0] if w.reasons else "",
+                    current_monthly_cost_usd=w.current_monthly_cost_usd,
+                )
+            )
+    return tuple(sorted(held, key=lambda h: (-h.current_monthly_cost_usd, h.cluster, h.workload)))
 
 
 def _savings_by_verdict(report: AnalysisReport) -> tuple[VerdictSavings, ...]:
@@ -235,6 +294,7 @@ def build_weekly(current: AnalysisReport, previous: AnalysisReport | None = None
         trend=_trend(current, previous),
         errors=tuple(f"cluster {e.cluster} not analysed: {e.error}" for e in current.errors),
         warnings=current.warnings,
+        held=_held(current),
     )
 
 
@@ -409,6 +469,19 @@ def _actions_table(actions: Sequence[Action]) -> str:
     )
 
 
+def _held_table(held: Sequence[HeldWorkload]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(h.cluster)}</td><td>{_e(h.workload)}</td><td>{_e(h.current_mode)}</td>"
+        f"<td>{_e(h.why)}<br><small>{_e(', '.join(h.blockers))}</small></td>"
+        f"<td class='num'>{_e(_usd(h.current_monthly_cost_usd))}</td></tr>"
+        for h in held
+    )
+    return (
+        '<table id="held-workloads"><thead><tr><th>Cluster</th><th>Workload</th><th>Runs on</th>'
+        f'<th>Why it stays</th><th class="num">Costs / month</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
 def render_html(weekly: WeeklyReport) -> str:
     """The whole report as one page: inline CSS and SVG, no script, no external URL."""
     t = weekly.totals
@@ -442,6 +515,11 @@ def render_html(weekly: WeeklyReport) -> str:
         f"<p class='muted'>The {min(len(weekly.top_actions), TOP_ACTIONS)} largest of {t.action_count} changes, "
         "largest saving first.</p>" + _actions_table(weekly.top_actions) + "</section>"
     )
+    if weekly.held:
+        body.append(
+            "<section><h2>Kept where they are</h2><p class='muted'>No other launch mode can run these workloads "
+            "as defined, whatever it would cost.</p>" + _held_table(weekly.held) + "</section>"
+        )
     waste_rows = [
         (
             c.cluster,
