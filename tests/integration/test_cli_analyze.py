@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 
 from modeshift.aws import AwsClients
 from modeshift.cli import main
+from modeshift.demo import fleet as demo_fleet
 from modeshift.demo import local_aws, seed
 from modeshift.demo.fleet import SeedClients
 from modeshift.demo.local_aws import LocalAws
@@ -713,5 +714,23 @@ def test_demo_shows_every_verdict_kind_and_stops_its_server_when_run_with_json_o
             text = "\n".join(w["arithmetic"])
             assert "now:" in text and "recommended:" in text and "savings:" in text, w["workload"]
             assert w["evidence"]["costs_by_mode"], w["workload"]
+    _assert_demo_keeps_gpu_workload_on_ec2_although_fargate_costs_less(doc)
     assert len(ports) == 1, "the demo should start exactly one local AWS"
     assert _refuses_connections(ports[0])
+
+
+def _assert_demo_keeps_gpu_workload_on_ec2_although_fargate_costs_less(doc: dict[str, Any]) -> None:
+    """Feasibility before price: the demo's GPU service is bursty and cheaper on Fargate, yet stays on EC2."""
+    cluster, workload = demo_fleet.CORE_CLUSTER, f"service:{demo_fleet.INFERENCE}"
+    (gpu,) = [w for w in doc["workloads"] if (w["cluster"], w["workload"]) == (cluster, workload)]
+    assert (gpu["verdict"], gpu["current_mode"], gpu["recommended_mode"]) == ("keep", "EC2", "EC2")
+    assert gpu["pattern"] == "bursty"
+    assert gpu["reasons"][0].startswith("stays on EC2: "), gpu["reasons"]
+    assert "GPU" in gpu["reasons"][0]
+    feasibility = gpu["evidence"]["feasibility"]
+    assert feasibility["FARGATE"]["ok"] is False
+    assert feasibility["FARGATE"]["blockers"] == feasibility["FARGATE_SPOT"]["blockers"] == ["gpu"]
+    costs = gpu["evidence"]["costs_by_mode"]
+    assert costs["fargate"]["monthly_cost_usd"] < costs["ec2_current_share"]["monthly_cost_usd"] / 2
+    (core,) = [c for c in doc["clusters"] if c["cluster"] == cluster]
+    assert core["evidence"]["workloads_that_cannot_move"] == {workload: ["gpu"]}

@@ -278,3 +278,18 @@ def test_seeded_small_fleet_reads_back_through_boto3():
     assert all(ts.minute < 15 for ts in samples["Timestamps"])
     assert len(avg["Values"]) == 24
     assert written == 72 * 2 + timeline.count  # CPU + memory while running; task count all day
+
+
+def test_gpu_task_definition_reads_back_with_its_resource_requirements_when_seeded_for_ec2():
+    with LocalAws() as aws:
+        ecs = aws.client("ecs")
+        arn = seed.register_task_definition(
+            ecs, "inference", cpu_units=1024, memory_mib=2048, network_mode="bridge", gpus=1
+        )
+        described = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        with pytest.raises(ValueError, match="GPU"):
+            seed.register_task_definition(
+                ecs, "inference-fargate", cpu_units=1024, memory_mib=2048, compatibilities=("FARGATE",), gpus=1
+            )
+    assert described["networkMode"] == "bridge"
+    assert described["containerDefinitions"][0]["resourceRequirements"] == [{"type": "GPU", "value": "1"}]

@@ -35,6 +35,15 @@ CORE_INSTANCE_COUNT = 6
 CORE_SERVICE_CPU_UNITS, CORE_SERVICE_MEMORY_MIB, CORE_SERVICE_TASKS = 1024, 1536, 3
 ORDERS_CPU_PCT, ORDERS_MEMORY_PCT = 22.0, 40.0
 INVENTORY_CPU_PCT, INVENTORY_MEMORY_PCT = 15.0, 35.0
+# ... and a bursty GPU inference service: its share of the idle cluster costs far more than Fargate
+# would, yet its container asks for a GPU, so feasibility keeps it on EC2 whatever the price.
+# Real GPU hosts would be g4dn/g5, which the embedded catalog does not price: an unpriced instance
+# would drop out of the cluster's bill, so it shares the cluster's c5.xlarge (moto places no task).
+INFERENCE = "inference"
+INFERENCE_CPU_UNITS, INFERENCE_MEMORY_MIB, INFERENCE_GPUS = 1024, 2048, 1
+INFERENCE_BASE_TASKS, INFERENCE_PEAK_TASKS = 1, 4
+INFERENCE_BURSTS_PER_DAY, INFERENCE_BURST_MINUTES = 2, 60
+INFERENCE_CPU_PCT, INFERENCE_MEMORY_PCT = 30.0, 60.0
 
 # batch-ec2: EC2, Container Insights on, one nightly standalone task family
 BATCH_CLUSTER = "batch-ec2"
@@ -276,6 +285,9 @@ def _ec2_service(
     desired: int,
     pattern: Pattern,
     sized_at: seed.SizedAt = "task",
+    *,
+    network_mode: str | None = None,
+    gpus: int = 0,
 ) -> DemoService:
     td = seed.register_task_definition(
         clients.ecs,
@@ -284,6 +296,8 @@ def _ec2_service(
         memory_mib=memory_mib,
         sized_at=sized_at,
         compatibilities=("EC2",),
+        network_mode=network_mode,
+        gpus=gpus,
     )
     arn = seed.create_service(clients.ecs, cluster, name, td, desired_count=desired, launch_type="EC2")
     return DemoService(cluster, name, arn, td, cpu_units, memory_mib, desired, LaunchMode.EC2, pattern)
@@ -384,10 +398,42 @@ def _seed_core(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
             seed.steady(t, memory_pct, STEADY_NOISE / 2, seed=_seed_for(CORE_CLUSTER, name, "mem")),
             container_insights=False,
         )
+    inference_tasks = seed.counts(
+        seed.bursty(
+            t,
+            INFERENCE_BASE_TASKS,
+            INFERENCE_PEAK_TASKS,
+            INFERENCE_BURSTS_PER_DAY,
+            INFERENCE_BURST_MINUTES,
+            noise=TASK_NOISE,
+            seed=_seed_for(CORE_CLUSTER, INFERENCE),
+        )
+    )
+    services.append(
+        _ec2_service(
+            clients,
+            CORE_CLUSTER,
+            INFERENCE,
+            INFERENCE_CPU_UNITS,
+            INFERENCE_MEMORY_MIB,
+            _last_count(inference_tasks),
+            Pattern.BURSTY,
+            network_mode="bridge",
+            gpus=INFERENCE_GPUS,
+        )
+    )
+    seeder.service_metrics(
+        CORE_CLUSTER,
+        INFERENCE,
+        inference_tasks,
+        seed.steady(t, INFERENCE_CPU_PCT, STEADY_NOISE * 2, seed=_seed_for(CORE_CLUSTER, INFERENCE, "cpu")),
+        seed.steady(t, INFERENCE_MEMORY_PCT, STEADY_NOISE / 2, seed=_seed_for(CORE_CLUSTER, INFERENCE, "mem")),
+        container_insights=False,
+    )
     seeder.cluster_metrics(
         ec2_cluster,
-        [(tasks, CORE_SERVICE_CPU_UNITS)] * len(levels),
-        [(tasks, CORE_SERVICE_MEMORY_MIB)] * len(levels),
+        [*[(tasks, CORE_SERVICE_CPU_UNITS)] * len(levels), (inference_tasks, INFERENCE_CPU_UNITS)],
+        [*[(tasks, CORE_SERVICE_MEMORY_MIB)] * len(levels), (inference_tasks, INFERENCE_MEMORY_MIB)],
         container_insights=False,
     )
     return _ec2_demo_cluster(ec2_cluster, False, tuple(services))

@@ -444,9 +444,19 @@ def register_task_definition(
     architecture: Architecture = "x86_64",
     compatibilities: Sequence[str] = ("EC2",),
     image: str = "public.ecr.aws/docker/library/nginx:stable",
+    network_mode: str | None = None,
+    gpus: int = 0,
 ) -> str:
-    """A one-container task definition sized at task level, or at container level only (EC2 only)."""
+    """A one-container task definition sized at task level, or at container level only (EC2 only).
+
+    `network_mode` defaults to awsvpc for Fargate and to unset (ECS reads bridge) otherwise; `gpus`
+    adds a GPU `resourceRequirements` entry to the container (EC2 only: Fargate offers no GPU).
+    """
     container: dict[str, Any] = {"name": "app", "image": image, "essential": True}
+    if gpus:
+        if "FARGATE" in compatibilities:
+            raise ValueError("Fargate task definitions cannot ask for a GPU (ECS rejects them)")
+        container["resourceRequirements"] = [{"type": "GPU", "value": str(gpus)}]
     kwargs: dict[str, Any] = {
         "family": family,
         "requiresCompatibilities": list(compatibilities),
@@ -455,7 +465,9 @@ def register_task_definition(
             "operatingSystemFamily": "LINUX",
         },
     }
-    if "FARGATE" in compatibilities:
+    if network_mode is not None:
+        kwargs["networkMode"] = network_mode
+    elif "FARGATE" in compatibilities:
         kwargs["networkMode"] = "awsvpc"
     if sized_at == "task":
         kwargs["cpu"] = str(cpu_units)
