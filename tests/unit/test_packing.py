@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import pytest
@@ -231,11 +232,21 @@ def test_plan_for_returns_none_when_task_does_not_fit_type(task: TaskSize, insta
 
 
 @pytest.mark.parametrize(
-    ("region", "instance_type"),
-    [("eu-west-1", "m5.large"), ("ap-south-1", "c5.large"), ("us-east-1", "c5n.large")],
+    ("region", "instance_type", "missing"),
+    [
+        ("eu-west-1", "m5.large", "m5.large in region eu-west-1"),
+        # ap-south-1 prices c6a.xlarge but not c6a.large
+        ("ap-south-1", "c6a.large", "c6a.large in region ap-south-1"),
+        ("us-east-1", "c5n.large", "c5n.large has no known shape"),
+        # a region with Fargate rates and no EC2 prices, and one the catalog does not list
+        ("sa-east-1", "c5.large", "c5.large in region sa-east-1"),
+        ("eu-north-1", "m5.large", "region eu-north-1 has no EC2 prices"),
+    ],
 )
-def test_plan_for_raises_price_not_found_when_type_is_unpriced_or_unknown(region: str, instance_type: str) -> None:
-    with pytest.raises(PriceNotFoundError):
+def test_plan_for_raises_price_not_found_when_type_is_unpriced_or_unknown(
+    region: str, instance_type: str, missing: str
+) -> None:
+    with pytest.raises(PriceNotFoundError, match=re.escape(missing)):
         plan_for(_task(256, 512), 1, instance_type, load_embedded_catalog(), region)
 
 
@@ -285,9 +296,12 @@ def test_cheapest_plan_skips_unpriced_and_foreign_types_when_candidates_are_give
 @pytest.mark.parametrize(
     ("region", "architecture", "candidates"),
     [
-        ("ap-south-1", X86, None),
-        ("eu-west-1", ARM, None),
+        # sa-east-1 has no EC2 prices of either architecture; eu-north-1 and mars-north-1 are not listed
+        ("sa-east-1", X86, None),
+        ("sa-east-1", ARM, None),
         ("us-east-1", X86, ["m6g.large", "c5n.large"]),
+        ("us-east-1", ARM, ["c5.large", "m5.large"]),
+        ("eu-north-1", X86, None),
         ("mars-north-1", X86, None),
     ],
 )
@@ -298,9 +312,26 @@ def test_cheapest_plan_returns_none_when_no_priced_candidate_of_architecture(
     assert plan is None
 
 
+def test_cheapest_plan_returns_none_when_region_prices_only_the_other_architecture() -> None:
+    """Every embedded region with EC2 prices has both x86 and Graviton rows, so this premise needs its own catalog."""
+    catalog = _catalog({"m9.large": 0.1}, {"m9.large": (2, 8192, X86)})
+    assert cheapest_plan(_task(256, 512), 3, catalog, "test-1", ARM) is None
+    assert cheapest_plan(_task(256, 512), 3, catalog, "test-1", X86) is not None
+
+
 def test_cheapest_plan_returns_none_when_task_fits_no_candidate() -> None:
-    plan = cheapest_plan(_task(16384, 131072), 1, load_embedded_catalog(), "us-east-1", X86)
-    assert plan is None
+    """One MiB more than the largest priced x86 type's nominal memory: nothing listed holds it.
+
+    (16 vCPU / 128 GiB, the task this used to be, fits the .8xlarge memory-optimised types now priced.)
+    """
+    catalog = load_embedded_catalog()
+    largest_mib = max(
+        shape.memory_mib
+        for instance_type in catalog.ec2_types("us-east-1", X86)
+        if (shape := catalog.instance_shape(instance_type)) is not None
+    )
+    assert cheapest_plan(_task(16384, largest_mib + 1), 1, catalog, "us-east-1", X86) is None
+    assert cheapest_plan(_task(16384, 131072), 1, catalog, "us-east-1", X86) is not None
 
 
 @pytest.mark.parametrize(("peak", "headroom", "expected"), [(4, 0, 2), (4, 10, 3), (8, 10, 5), (8, 50, 8), (3, 10, 3)])

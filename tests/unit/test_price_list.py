@@ -323,3 +323,42 @@ def test_refresh_returns_catalog_unchanged_when_api_prices_nothing(client: Any, 
     stubber.add_response("get_products", _page([]), _ecs_params("us-east-1"))
     embedded = load_embedded_catalog()
     assert PriceListReader(client).refresh(embedded, "us-east-1", ["m5.large"]) is embedded
+
+
+# --------------------------------------------------------------------------- ECS Managed Instances
+
+
+def test_ecs_prices_read_managed_instances_fee_per_type_in_any_region_prefix(client: Any, stubber: Stubber) -> None:
+    """Fee rows are `ECS-Managed-Instances:<type>`: us-east-1 carries no region prefix, other regions do (the
+    shape seen in a public Price List recording); the fee never mixes with Fargate rates."""
+    entries = [
+        _fargate("us-east-1", "ECS-Managed-Instances:c6a.2xlarge", "0.0370000000"),
+        _fargate("us-east-1", "USW2-ECS-Managed-Instances:m6i.large", "0.0115000000"),
+        _fargate("us-east-1", "USE1-Fargate-vCPU-Hours:perCPU", "0.0404800000"),
+        _fargate("us-east-1", "USE1-Fargate-GB-Hours", "0.0044450000"),
+        _fargate("us-east-1", "ECS-Managed-Instances-Storage:GB", "0.0001000000"),  # not a per-type fee
+    ]
+    stubber.add_response("get_products", _page(entries), _ecs_params("us-east-1"))
+
+    rates, fees = PriceListReader(client).ecs_prices("us-east-1")
+
+    assert fees == {"c6a.2xlarge": 0.037, "m6i.large": 0.0115}
+    assert rates == {X86: FargateRates(vcpu_hour_usd=0.04048, gb_hour_usd=0.004445)}
+
+
+def test_refresh_records_managed_instances_fees_as_api_cells_when_the_api_lists_them(
+    client: Any, stubber: Stubber
+) -> None:
+    stubber.add_response("get_products", _page([]), _ec2_params("m5.large", "eu-west-1"))
+    stubber.add_response(
+        "get_products",
+        _page([_fargate("eu-west-1", "EU-ECS-Managed-Instances:m5.large", "0.0120000000")]),
+        _ecs_params("eu-west-1"),
+    )
+    embedded = load_embedded_catalog()
+
+    refreshed = PriceListReader(client).refresh(embedded, "eu-west-1", ["m5.large"])
+
+    assert refreshed.regions["eu-west-1"].managed_instances_fee == {"m5.large": 0.012}
+    assert "eu-west-1/managed_instances_fee/m5.large" in refreshed.api_items
+    assert refreshed.regions["eu-west-1"].fargate == embedded.regions["eu-west-1"].fargate

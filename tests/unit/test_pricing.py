@@ -148,7 +148,8 @@ def test_embedded_catalog_loads_dated_with_every_region_when_read() -> None:
     assert catalog.as_of == date(2026, 1, 15)
     assert catalog.source == EMBEDDED
     assert catalog.currency == "USD"
-    assert "derived" in catalog.source_note.lower()
+    # every cell is copied from a dated source; none is derived from another region, size or ratio
+    assert "no price is derived" in catalog.source_note.lower()
     assert set(REQUIRED_REGIONS) <= set(catalog.regions)
     for region in REQUIRED_REGIONS:
         assert catalog.fargate_rates(region, X86).vcpu_hour_usd > 0
@@ -160,53 +161,87 @@ def test_embedded_catalog_is_loaded_once_when_called_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    ("region", "architecture", "spot", "vcpu", "gb"),
+    ("region", "architecture", "spot", "vcpu", "gb", "source"),
     [
-        ("us-east-1", X86, False, 0.04048, 0.004445),
-        ("us-east-1", ARM, False, 0.03238, 0.00356),
-        ("us-east-1", X86, True, 0.01264, 0.00139),
-        ("eu-west-1", X86, False, 0.04048, 0.004445),
-        ("eu-central-1", X86, False, 0.04656, 0.00511),
-        ("eu-central-1", ARM, False, 0.03725, 0.00409),
-        ("ap-northeast-1", X86, False, 0.05056, 0.00553),
-        ("ap-southeast-2", X86, False, 0.04856, 0.00532),
-        ("ap-south-1", X86, False, 0.04256, 0.004655),
+        ("us-east-1", X86, False, 0.04048, 0.004445, "fgcalc"),
+        ("us-east-1", ARM, False, 0.03238, 0.00356, "aws-facts"),
+        ("us-east-1", X86, True, 0.01288561, 0.00141493, "fgcalc"),
+        ("eu-west-1", X86, False, 0.04048, 0.004445, "fgcalc"),
+        ("eu-central-1", X86, False, 0.04656, 0.00511, "fgcalc"),
+        ("ap-northeast-1", X86, False, 0.05056, 0.00553, "fgcalc"),
+        ("ap-southeast-2", X86, False, 0.04856, 0.00532, "fgcalc"),
+        ("ap-southeast-2", ARM, False, 0.03885, 0.00426, "aws-facts"),
+        ("ap-south-1", X86, False, 0.04256, 0.004655, "fgcalc"),
+        ("ap-south-1", ARM, False, 0.02383, 0.00261, "aws-facts"),
+        ("sa-east-1", ARM, True, 0.01870297, 0.00205498, "basecode-sa-east-1"),
     ],
 )
-def test_catalog_fargate_rates_match_aws_facts_when_region_is_known(
-    region: str, architecture: Architecture, spot: bool, vcpu: float, gb: float
+def test_catalog_fargate_rates_match_their_source_when_region_is_known(
+    region: str, architecture: Architecture, spot: bool, vcpu: float, gb: float, source: str
 ) -> None:
-    rates = load_embedded_catalog().fargate_rates(region, architecture, spot=spot)
-    assert (rates.vcpu_hour_usd, rates.gb_hour_usd) == (vcpu, gb)
-
-
-@pytest.mark.parametrize("region", REQUIRED_REGIONS)
-def test_catalog_spot_rates_are_about_69_pct_off_when_derived(region: str) -> None:
+    """AWS-FACTS figures for on-demand x86 and published ARM; Spot is the 2026-09-29 snapshot per region."""
     catalog = load_embedded_catalog()
-    on_demand = catalog.fargate_rates(region, X86)
-    spot = catalog.fargate_rates(region, X86, spot=True)
-    assert spot.vcpu_hour_usd / on_demand.vcpu_hour_usd == pytest.approx(0.31, abs=0.01)
-    assert spot.gb_hour_usd / on_demand.gb_hour_usd == pytest.approx(0.31, abs=0.01)
+    rates = catalog.fargate_rates(region, architecture, spot=spot)
+    assert (rates.vcpu_hour_usd, rates.gb_hour_usd) == (vcpu, gb)
+    cell = f"{'fargate_spot' if spot else 'fargate'}.{architecture.value}"
+    assert catalog.regions[region].cell_sources[cell] == source
+
+
+def test_catalog_spot_rate_is_below_on_demand_with_a_dated_spot_source_when_region_has_spot() -> None:
+    """Fargate Spot is a sourced rate per region, not one ratio: each is cheaper than on-demand, names the
+    dated source it was copied from, and the discount differs between regions."""
+    catalog = load_embedded_catalog()
+    sources = {source.id: source for source in catalog.sources}
+    ratios: set[float] = set()
+    for region, prices in catalog.regions.items():
+        assert prices.fargate_spot, region
+        for architecture, spot in prices.fargate_spot.items():
+            on_demand = catalog.fargate_rates(region, architecture)
+            assert spot.vcpu_hour_usd < on_demand.vcpu_hour_usd, (region, architecture)
+            assert spot.gb_hour_usd < on_demand.gb_hour_usd, (region, architecture)
+            source = sources[prices.cell_sources[f"fargate_spot.{architecture.value}"]]
+            assert source.date, source.id
+            assert "Fargate Spot" in source.covers, source.id
+            ratios.add(round(spot.vcpu_hour_usd / on_demand.vcpu_hour_usd, 2))
+    assert len(ratios) > 1
+    us_east_1 = catalog.regions["us-east-1"].cell_sources["fargate_spot.x86_64"]
+    assert sources[us_east_1].date == "2026-09-29"
 
 
 @pytest.mark.parametrize(
     ("region", "architecture", "spot"),
     [
-        ("ap-southeast-2", ARM, False),
+        # derived ARM cells (formerly 80 % of x86) were removed: no source publishes them
+        ("eu-central-1", ARM, False),
+        ("us-west-1", ARM, False),
+        ("eu-west-2", ARM, False),
+        ("ap-northeast-2", ARM, False),
         ("ap-south-1", ARM, True),
-        ("mars-north-1", X86, False),
     ],
 )
 def test_catalog_fargate_rates_raise_naming_region_and_arch_when_missing(
     region: str, architecture: Architecture, spot: bool
 ) -> None:
-    with pytest.raises(PriceNotFoundError, match=region):
-        load_embedded_catalog().fargate_rates(region, architecture, spot=spot)
+    catalog = load_embedded_catalog()
+    assert region in catalog.regions
+    with pytest.raises(PriceNotFoundError, match=rf"{architecture.value} rates for region {region}\b"):
+        catalog.fargate_rates(region, architecture, spot=spot)
+
+
+@pytest.mark.parametrize("region", ["mars-north-1", "eu-north-1"])
+def test_catalog_fargate_rates_raise_naming_region_when_region_is_unknown(region: str) -> None:
+    """eu-north-1 is a real region the catalog does not list: never priced from a neighbour."""
+    catalog = load_embedded_catalog()
+    assert region not in catalog.regions
+    for spot in (False, True):
+        with pytest.raises(PriceNotFoundError, match=rf"region {region} has no Fargate"):
+            catalog.fargate_rates(region, X86, spot=spot)
 
 
 @pytest.mark.parametrize(
     ("region", "instance_type", "hourly"),
     [
+        # AWS-FACTS figures (us-east-1 from Karpenter's generated table, the others from SkyPilot's snapshot)
         ("us-east-1", "m5.large", 0.096),
         ("us-east-1", "m5.4xlarge", 0.768),
         ("us-east-1", "m7i.2xlarge", 0.4032),
@@ -218,9 +253,14 @@ def test_catalog_fargate_rates_raise_naming_region_and_arch_when_missing(
         ("eu-west-1", "c5.large", 0.096),
         ("eu-central-1", "c5.xlarge", 0.194),
         ("ap-northeast-1", "c5.2xlarge", 0.428),
+        # regions outside us-east-1 now carry SkyPilot's c5, c6a, c6g, c6i, c7g, m6a and m6g rows
+        ("ap-south-1", "c5.large", 0.085),
+        ("ap-south-1", "c6g.large", 0.0426),
+        ("eu-west-1", "m6g.large", 0.086),
+        ("eu-west-1", "c7g.xlarge", 0.155),
     ],
 )
-def test_catalog_ec2_price_matches_aws_facts_when_priced(region: str, instance_type: str, hourly: float) -> None:
+def test_catalog_ec2_price_matches_its_source_when_priced(region: str, instance_type: str, hourly: float) -> None:
     catalog = load_embedded_catalog()
     assert catalog.has_ec2_price(region, instance_type)
     assert catalog.ec2_hourly_usd(region, instance_type) == pytest.approx(hourly)
@@ -230,12 +270,16 @@ def test_catalog_ec2_price_matches_aws_facts_when_priced(region: str, instance_t
     ("region", "instance_type"),
     [
         ("eu-west-1", "m5.large"),
-        ("ap-south-1", "c5.large"),
+        # ap-south-1 prices c6a.xlarge but its source has no c6a.large row
+        ("ap-south-1", "c6a.large"),
         ("us-east-1", "x2iedn.32xlarge"),
+        ("sa-east-1", "c5.large"),
+        ("eu-north-1", "m5.large"),
         ("mars-north-1", "m5.large"),
     ],
 )
 def test_catalog_ec2_price_raises_price_not_found_when_not_in_catalog(region: str, instance_type: str) -> None:
+    """An unpriced type in a priced region, a region with no EC2 prices, and regions the catalog lacks."""
     catalog = load_embedded_catalog()
     assert not catalog.has_ec2_price(region, instance_type)
     with pytest.raises(PriceNotFoundError, match="price not in catalog"):
@@ -294,26 +338,44 @@ def test_ec2_types_lists_only_priced_types_of_architecture_when_asked(
     assert types == sorted(types)
 
 
-def test_ec2_types_is_empty_when_region_has_no_ec2_prices() -> None:
-    assert load_embedded_catalog().ec2_types("ap-south-1", X86) == []
+@pytest.mark.parametrize("region", ["sa-east-1", "eu-north-1"])
+def test_ec2_types_is_empty_when_region_has_no_ec2_prices(region: str) -> None:
+    """sa-east-1 is in the catalog (Fargate only, no EC2 source); eu-north-1 is not in it at all."""
+    catalog = load_embedded_catalog()
+    assert region not in catalog.regions or not catalog.regions[region].ec2_on_demand
+    assert catalog.ec2_types(region, X86) == []
+    assert catalog.ec2_types(region, ARM) == []
 
 
 def test_with_prices_records_api_items_when_refreshed() -> None:
+    """sa-east-1 has embedded Fargate rates but no EC2 prices, so the refresh both replaces and adds cells."""
     catalog = load_embedded_catalog()
     new_rates = FargateRates(vcpu_hour_usd=0.05, gb_hour_usd=0.005)
     refreshed = catalog.with_prices(
-        "ap-south-1", fargate={X86: new_rates}, ec2_on_demand={"c5.large": 0.09, "m5.large": 0.1}
+        "sa-east-1", fargate={X86: new_rates}, ec2_on_demand={"c5.large": 0.09, "m5.large": 0.1}
     )
     assert refreshed.source == PRICE_LIST_API
-    assert refreshed.fargate_rates("ap-south-1", X86) == new_rates
-    assert refreshed.fargate_source("ap-south-1", X86) == PRICE_LIST_API
-    assert refreshed.fargate_source("ap-south-1", X86, spot=True) == EMBEDDED
-    assert refreshed.ec2_hourly_usd("ap-south-1", "c5.large") == 0.09
-    assert refreshed.ec2_source("ap-south-1", "c5.large") == PRICE_LIST_API
+    assert refreshed.fargate_rates("sa-east-1", X86) == new_rates
+    assert refreshed.fargate_source("sa-east-1", X86) == PRICE_LIST_API
+    assert refreshed.fargate_source("sa-east-1", X86, spot=True) == EMBEDDED
+    assert refreshed.fargate_rates("sa-east-1", X86, spot=True) == catalog.fargate_rates("sa-east-1", X86, spot=True)
+    assert refreshed.ec2_hourly_usd("sa-east-1", "c5.large") == 0.09
+    assert refreshed.ec2_source("sa-east-1", "c5.large") == PRICE_LIST_API
     assert refreshed.ec2_source("us-east-1", "c5.large") == EMBEDDED
+    assert refreshed.ec2_types("sa-east-1", X86) == ["c5.large", "m5.large"]
     # the embedded catalog itself is untouched
     assert catalog.source == EMBEDDED
-    assert not catalog.has_ec2_price("ap-south-1", "c5.large")
+    assert not catalog.has_ec2_price("sa-east-1", "c5.large")
+
+
+def test_with_prices_marks_embedded_cell_as_api_when_it_is_replaced() -> None:
+    catalog = load_embedded_catalog()
+    refreshed = catalog.with_prices("ap-south-1", ec2_on_demand={"c5.large": 0.09})
+    assert catalog.ec2_source("ap-south-1", "c5.large") == EMBEDDED
+    assert refreshed.ec2_source("ap-south-1", "c5.large") == PRICE_LIST_API
+    assert refreshed.ec2_hourly_usd("ap-south-1", "c5.large") == 0.09
+    assert refreshed.ec2_hourly_usd("ap-south-1", "c5.xlarge") == catalog.ec2_hourly_usd("ap-south-1", "c5.xlarge")
+    assert refreshed.ec2_source("ap-south-1", "c5.xlarge") == EMBEDDED
 
 
 def test_with_prices_returns_same_catalog_when_nothing_is_refreshed() -> None:

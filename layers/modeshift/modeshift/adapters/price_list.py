@@ -1,4 +1,4 @@
-"""Opt-in refresh of EC2 and Fargate prices from the AWS Price List API (boto3 `pricing`)."""
+"""Opt-in refresh of EC2, Fargate and ECS Managed Instances prices from the AWS Price List API (boto3 `pricing`)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ _FARGATE_SUFFIXES: dict[str, tuple[Architecture, str]] = {
     "Fargate-ARM-vCPU-Hours:perCPU": (Architecture.ARM64, "vcpu_hour_usd"),
     "Fargate-ARM-GB-Hours": (Architecture.ARM64, "gb_hour_usd"),
 }
+
+
+# ECS Managed Instances management fee rows: `ECS-Managed-Instances:<type>` (us-east-1 carries no region prefix,
+# so the name is matched anywhere after a prefix rather than by stripping one).
+_MANAGED_INSTANCES_FEE = re.compile(r"(?:^|-)ECS-Managed-Instances:(?P<type>[a-z0-9-]+\.[a-z0-9-]+)$")
 
 
 def usage_type_suffix(usage_type: str) -> str:
@@ -121,21 +126,33 @@ class PriceListReader:
 
     def fargate_rates(self, region: str) -> dict[Architecture, FargateRates]:
         """Linux on-demand Fargate rates per architecture; an architecture missing either rate is left out."""
+        return self.ecs_prices(region)[0]
+
+    def ecs_prices(self, region: str) -> tuple[dict[Architecture, FargateRates], dict[str, float]]:
+        """One sweep of the region's AmazonECS products: Fargate Linux on-demand rates per architecture, and
+        the ECS Managed Instances management fee per instance type (USD per instance-hour)."""
         found: dict[Architecture, dict[str, float]] = {}
+        fees: dict[str, float] = {}
         for product in self._products("AmazonECS", [_term_match("regionCode", region)]):
             attributes = product.get("product", {}).get("attributes", {})
-            match = _FARGATE_SUFFIXES.get(usage_type_suffix(str(attributes.get("usagetype", ""))))
-            if match is None:
-                continue
+            usage_type = str(attributes.get("usagetype", ""))
             prices = on_demand_usd_prices(product)
-            if prices:
+            if not prices:
+                continue
+            fee = _MANAGED_INSTANCES_FEE.search(usage_type)
+            if fee is not None:
+                fees[fee["type"]] = prices[0]
+                continue
+            match = _FARGATE_SUFFIXES.get(usage_type_suffix(usage_type))
+            if match is not None:
                 architecture, field = match
                 found.setdefault(architecture, {})[field] = prices[0]
-        return {
-            architecture: FargateRates(**rates)
-            for architecture, rates in found.items()
-            if {"vcpu_hour_usd", "gb_hour_usd"} <= rates.keys()
+        rates = {
+            architecture: FargateRates(**values)
+            for architecture, values in found.items()
+            if {"vcpu_hour_usd", "gb_hour_usd"} <= values.keys()
         }
+        return rates, fees
 
     def refresh(self, catalog: PriceCatalog, region: str, instance_types: Iterable[str]) -> PriceCatalog:
         """The catalog with this region's Fargate on-demand and EC2 prices replaced by what the API returns.
@@ -148,7 +165,10 @@ class PriceListReader:
             for instance_type in dict.fromkeys(instance_types)
             if (price := self.ec2_on_demand_hourly_usd(region, instance_type)) is not None
         }
-        return catalog.with_prices(region, fargate=self.fargate_rates(region), ec2_on_demand=ec2, source=PRICE_LIST_API)
+        fargate, fees = self.ecs_prices(region)
+        return catalog.with_prices(
+            region, fargate=fargate, ec2_on_demand=ec2, managed_instances_fee=fees, source=PRICE_LIST_API
+        )
 
 
 __all__ = ["PriceListReader", "on_demand_usd_prices", "usage_type_suffix"]

@@ -50,12 +50,43 @@ class InstanceShape(_Frozen):
         return self.vcpu * CPU_UNITS_PER_VCPU
 
 
+class FargateWindowsRates(_Frozen):
+    """Windows Fargate (x86 only): USD per vCPU-hour, plus the OS licence per vCPU-hour, plus per GB-hour."""
+
+    vcpu_hour_usd: PositiveUsd
+    os_license_vcpu_hour_usd: PositiveUsd
+    gb_hour_usd: PositiveUsd
+
+
+class CatalogSource(_Frozen):
+    """Where part of the catalog came from: a public document or file, dated or pinned to a commit."""
+
+    id: str
+    title: str
+    url: str = ""
+    repository: str = ""
+    path: str = ""
+    commit: str = ""
+    date: str = ""
+    covers: str = ""
+
+
 class RegionPrices(_Frozen):
-    """One region's USD rates: Fargate and Fargate Spot per architecture, EC2 on-demand per instance-hour."""
+    """One region's USD rates: Fargate and Fargate Spot per architecture, EC2 on-demand per instance-hour.
+
+    The optional rates below are absent where no dated public source gave them; `cell_sources` maps a
+    part of the region ("fargate.x86_64", "ec2_on_demand", ...) to the id of its entry in `sources`.
+    """
 
     fargate: dict[Architecture, FargateRates] = Field(default_factory=dict)
     fargate_spot: dict[Architecture, FargateRates] = Field(default_factory=dict)
     ec2_on_demand: dict[str, PositiveUsd] = Field(default_factory=dict)
+    fargate_windows: FargateWindowsRates | None = None
+    # USD per GB-hour of ephemeral storage configured above the 20 GiB every task gets
+    fargate_ephemeral_gb_hour_usd: PositiveUsd | None = None
+    # ECS Managed Instances management fee, USD per instance-hour, on top of the EC2 price
+    managed_instances_fee: dict[str, PositiveUsd] = Field(default_factory=dict)
+    cell_sources: dict[str, str] = Field(default_factory=dict)
 
 
 class PriceCatalog(_Frozen):
@@ -71,6 +102,8 @@ class PriceCatalog(_Frozen):
     # ECS Anywhere's management fee per registered on-premises instance-hour (the hardware is the user's)
     ecs_anywhere_instance_hour_usd: PositiveUsd | None = None
     ecs_anywhere_note: str = ""
+    # what each part of the embedded catalog came from (see scripts/build_price_catalog.py)
+    sources: tuple[CatalogSource, ...] = ()
 
     def _region(self, region: str, what: str) -> RegionPrices:
         prices = self.regions.get(region)
@@ -141,23 +174,30 @@ class PriceCatalog(_Frozen):
         fargate_spot: Mapping[Architecture, FargateRates] | None = None,
         ec2_on_demand: Mapping[str, float] | None = None,
         instance_types: Mapping[str, InstanceShape] | None = None,
+        managed_instances_fee: Mapping[str, float] | None = None,
         source: str = PRICE_LIST_API,
     ) -> PriceCatalog:
         """A copy with these region prices replaced; each replaced cell is recorded under `source`."""
         fargate = dict(fargate or {})
         fargate_spot = dict(fargate_spot or {})
         ec2_on_demand = dict(ec2_on_demand or {})
-        if not (fargate or fargate_spot or ec2_on_demand or instance_types):
+        fees = dict(managed_instances_fee or {})
+        if not (fargate or fargate_spot or ec2_on_demand or instance_types or fees):
             return self
         current = self.regions.get(region, RegionPrices())
-        updated = RegionPrices(
-            fargate={**current.fargate, **fargate},
-            fargate_spot={**current.fargate_spot, **fargate_spot},
-            ec2_on_demand={**current.ec2_on_demand, **ec2_on_demand},
+        # a copy, so the region keeps its Windows, ephemeral-storage and Managed Instances rates
+        updated = current.model_copy(
+            update={
+                "fargate": {**current.fargate, **fargate},
+                "fargate_spot": {**current.fargate_spot, **fargate_spot},
+                "ec2_on_demand": {**current.ec2_on_demand, **ec2_on_demand},
+                "managed_instances_fee": {**current.managed_instances_fee, **fees},
+            }
         )
         keys = {_item_key(region, "fargate", Architecture(arch).value) for arch in fargate}
         keys |= {_item_key(region, "fargate_spot", Architecture(arch).value) for arch in fargate_spot}
         keys |= {_item_key(region, "ec2", instance_type) for instance_type in ec2_on_demand}
+        keys |= {_item_key(region, "managed_instances_fee", instance_type) for instance_type in fees}
         api_items = self.api_items | keys if source == PRICE_LIST_API else self.api_items - keys
         return self.model_copy(
             update={
@@ -347,6 +387,8 @@ __all__ = [
     "EMBEDDED",
     "PRICE_LIST_API",
     "VALID_FARGATE_SIZES",
+    "CatalogSource",
+    "FargateWindowsRates",
     "InstanceShape",
     "PriceCatalog",
     "RegionPrices",

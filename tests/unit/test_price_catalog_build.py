@@ -1,0 +1,257 @@
+"""Tests of the price-catalog build script's parsers (on excerpts of its real sources) and of the shipped catalog."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from modeshift.domain.models import Architecture
+from modeshift.domain.pricing import EMBEDDED, PriceCatalog, load_embedded_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "layers" / "modeshift" / "scripts" / "build_price_catalog.py"
+CATALOG_FILE = ROOT / "layers" / "modeshift" / "modeshift" / "data" / "price_catalog.json"
+FIXTURES = ROOT / "tests" / "fixtures" / "pricing"
+
+# Families the SkyPilot snapshot has no rows for in a region (so the catalog cannot price them there)
+NOT_IN_SKYPILOT_SNAPSHOT = {("ap-northeast-2", "m6a"), ("ap-northeast-2", "c6a")}
+
+
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_price_catalog", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_script()
+
+
+def _fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, Any]:
+    return json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def test_parse_karpenter_prices_reads_region_type_price_when_given_generated_go() -> None:
+    text = _fixture("karpenter_pricing_aws_excerpt.go")
+    prices = build.parse_karpenter_prices(text)
+    assert set(prices) == {"us-east-1"}
+    assert prices["us-east-1"]["c5.large"] == 0.085
+    assert prices["us-east-1"]["c5.9xlarge"] == 1.53
+    assert prices["us-east-1"]["t4g.medium"] == 0.0336
+    assert prices["us-east-1"]["z1d.metal"] == 4.464
+    assert build.karpenter_generated_on(text) == "2026-07-20"
+
+
+def test_parse_karpenter_instance_types_reads_cpu_memory_and_arch_when_given_reference() -> None:
+    shapes = build.parse_karpenter_instance_types(_fixture("karpenter_instance_types_excerpt.md"))
+    assert shapes["c7gn.medium"] == build.Shape(vcpu=1, memory_mib=2048, architecture="arm64")
+    assert shapes["m5.large"] == build.Shape(vcpu=2, memory_mib=8192, architecture="x86_64")
+    assert shapes["t4g.medium"] == build.Shape(vcpu=2, memory_mib=4096, architecture="arm64")
+
+
+def test_parse_fgcalc_data_reads_on_demand_and_spot_rates_when_given_data_js() -> None:
+    text = _fixture("fgcalc_data_excerpt.js")
+    rates = build.parse_fgcalc_data(text)
+    assert set(rates) == {"ca-central-1", "us-east-1"}
+    assert rates["us-east-1"] == {"fargate": (0.04048, 0.004445), "fargate_spot": (0.01288561, 0.00141493)}
+    assert rates["ca-central-1"]["fargate"] == (0.04456, 0.004865)
+    assert build.fgcalc_verified_on(text) == "2026-09-29"
+
+
+def test_parse_skypilot_vms_keeps_one_price_per_region_when_zones_agree() -> None:
+    prices = build.parse_skypilot_vms(_fixture("skypilot_vms_excerpt.csv"))
+    assert prices["eu-west-1"]["c5.large"] == 0.096
+    assert prices["ap-northeast-1"]["c5.large"] == 0.107
+    assert prices["eu-central-1"]["c6g.medium"] == 0.0388
+    assert prices["us-east-1"]["a1.medium"] == 0.0255
+
+
+def test_parse_skypilot_vms_raises_when_zones_of_a_region_disagree() -> None:
+    text = _fixture("skypilot_vms_excerpt.csv").replace(
+        "c5.large,,,2.0,4.0,,0.096,0.051800,eu-west-1", "c5.large,,,2.0,4.0,,0.097,0.051800,eu-west-1"
+    )
+    with pytest.raises(build.SourceFormatError, match="zones disagree"):
+        build.parse_skypilot_vms(text)
+
+
+@pytest.mark.parametrize(
+    "parse",
+    ["parse_karpenter_prices", "parse_karpenter_instance_types", "parse_fgcalc_data", "parse_skypilot_vms"],
+)
+def test_parsers_raise_source_format_error_when_layout_is_not_the_expected_one(parse: str) -> None:
+    with pytest.raises(build.SourceFormatError):
+        getattr(build, parse)("something else entirely\n")
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _catalog_from_fixtures() -> dict[str, Any]:
+    karpenter_text = _fixture("karpenter_pricing_aws_excerpt.go")
+    fargate_text = _fixture("fgcalc_data_excerpt.js")
+    return build.build_catalog(
+        karpenter_prices=build.parse_karpenter_prices(karpenter_text),
+        shapes=build.parse_karpenter_instance_types(_fixture("karpenter_instance_types_excerpt.md")),
+        fargate_x86=build.parse_fgcalc_data(fargate_text),
+        skypilot_prices=build.parse_skypilot_vms(_fixture("skypilot_vms_excerpt.csv")),
+        source_dates={
+            build.KARPENTER: build.karpenter_generated_on(karpenter_text),
+            build.FGCALC: build.fgcalc_verified_on(fargate_text),
+        },
+    )
+
+
+def test_build_catalog_copies_each_price_from_one_source_when_given_excerpts() -> None:
+    catalog = _catalog_from_fixtures()
+    regions = catalog["regions"]
+    # us-east-1 from Karpenter; types without a shape (c5.xlarge, t4g.large ...) and outside the sizes stay out
+    assert regions["us-east-1"]["ec2_on_demand"] == {"c5.large": 0.085, "t4g.medium": 0.0336}
+    assert regions["us-east-1"]["cell_sources"]["ec2_on_demand"] == build.KARPENTER
+    # other regions from SkyPilot, and only what it lists
+    assert regions["eu-west-1"]["ec2_on_demand"] == {"c5.large": 0.096}
+    assert regions["eu-central-1"]["ec2_on_demand"] == {"c6g.medium": 0.0388}
+    assert regions["ap-south-1"]["ec2_on_demand"] == {}
+    assert "ec2_on_demand" not in regions["ap-south-1"]["cell_sources"]
+    # Fargate x86 only where fgcalc lists the region; arm64 only where a document gave it
+    assert regions["ca-central-1"]["fargate"] == {"x86_64": {"vcpu_hour_usd": 0.04456, "gb_hour_usd": 0.004865}}
+    assert regions["eu-west-1"]["fargate"] == {"arm64": {"vcpu_hour_usd": 0.03238, "gb_hour_usd": 0.00356}}
+    assert regions["eu-central-1"]["fargate"] == {}
+    assert catalog["as_of"] == "2026-01-15"
+    PriceCatalog.model_validate({**catalog, "source": EMBEDDED})
+
+
+def test_render_writes_one_line_per_region_and_reads_back_equal() -> None:
+    catalog = _catalog_from_fixtures()
+    text = build.render(catalog)
+    assert json.loads(text) == catalog
+    lines = text.splitlines()
+    assert all(any(line.startswith(f'"{region}":') for line in lines) for region in catalog["regions"])
+
+
+# --------------------------------------------------------------------------- the shipped catalog
+
+
+def _numbers(value: Any) -> Iterator[float]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+
+
+def test_shipped_catalog_is_dated_and_every_part_names_a_dated_source(shipped: dict[str, Any]) -> None:
+    catalog = load_embedded_catalog()
+    assert catalog.as_of.isoformat() == shipped["as_of"]
+    ids = {source.id for source in catalog.sources}
+    assert {build.KARPENTER, build.KARPENTER_TYPES, build.FGCALC} <= ids
+    assert all(source.commit or source.date for source in catalog.sources)
+    assert min(source.date for source in catalog.sources if source.date) == shipped["as_of"]
+    for region, prices in catalog.regions.items():
+        assert set(prices.cell_sources.values()) <= ids, region
+
+
+def test_shipped_catalog_is_exactly_what_the_script_renders(shipped: dict[str, Any]) -> None:
+    assert build.render(shipped) == CATALOG_FILE.read_text(encoding="utf-8")
+    assert CATALOG_FILE.stat().st_size < 300_000
+
+
+def test_shipped_catalog_lists_every_wanted_region_with_fargate_and_spot_x86() -> None:
+    catalog = load_embedded_catalog()
+    assert set(build.REGIONS) <= set(catalog.regions)
+    for region in build.REGIONS:
+        assert catalog.fargate_rates(region, Architecture.X86_64).vcpu_hour_usd > 0
+        assert catalog.fargate_rates(region, Architecture.X86_64, spot=True).vcpu_hour_usd > 0
+
+
+def test_shipped_catalog_has_fargate_arm_exactly_where_a_source_gave_it() -> None:
+    catalog = load_embedded_catalog()
+    expected = {
+        (cell.region, cell.kind) for cell in build.TRANSCRIBED_FARGATE if cell.architecture == Architecture.ARM64
+    }
+    for region in build.REGIONS:
+        prices = catalog.regions[region]
+        assert (Architecture.ARM64 in prices.fargate) == ((region, "fargate") in expected), region
+        assert (Architecture.ARM64 in prices.fargate_spot) == ((region, "fargate_spot") in expected), region
+
+
+def test_shipped_catalog_prices_every_family_where_its_source_lists_it() -> None:
+    catalog = load_embedded_catalog()
+    skypilot = next(source for source in catalog.sources if source.id == build.SKYPILOT)
+    skypilot_families = skypilot.covers.rsplit(": ", 1)[1].split(", ")
+    for region, prices in catalog.regions.items():
+        source = prices.cell_sources.get("ec2_on_demand")
+        if source is None:
+            assert not prices.ec2_on_demand, region
+            continue
+        families = {name.partition(".")[0] for name in prices.ec2_on_demand}
+        offered = build.FAMILIES if source == build.KARPENTER else skypilot_families
+        missing = {family for family in offered if family not in families} - {
+            family for where, family in NOT_IN_SKYPILOT_SNAPSHOT if where == region
+        }
+        assert not missing, (region, sorted(missing))
+
+
+def test_shipped_catalog_has_a_shape_for_every_priced_type_and_no_price_at_or_below_zero(
+    shipped: dict[str, Any],
+) -> None:
+    catalog = load_embedded_catalog()
+    for prices in catalog.regions.values():
+        assert set(prices.ec2_on_demand) <= set(catalog.instance_types)
+    assert all(number > 0 for number in _numbers(shipped["regions"]))
+    assert all(number > 0 for number in _numbers(shipped["instance_types"]))
+
+
+@pytest.mark.parametrize(
+    ("region", "instance_type", "hourly"),
+    [
+        ("us-east-1", "m5.large", 0.096),
+        ("us-east-1", "c5.large", 0.085),
+        ("us-east-1", "m7i.large", 0.1008),
+        ("us-east-1", "m6g.large", 0.077),
+        ("us-east-1", "r7g.large", 0.1071),
+        ("us-east-1", "t3.medium", 0.0416),
+        ("us-east-1", "t3a.medium", 0.0376),
+        ("us-east-2", "m6g.large", 0.077),
+        ("eu-west-1", "c5.large", 0.096),
+        ("eu-central-1", "c5.large", 0.097),
+        ("ap-northeast-1", "c5.large", 0.107),
+    ],
+)
+def test_shipped_catalog_keeps_aws_facts_ec2_prices(region: str, instance_type: str, hourly: float) -> None:
+    assert load_embedded_catalog().ec2_hourly_usd(region, instance_type) == hourly
+
+
+def test_shipped_catalog_carries_windows_and_ephemeral_rates_only_where_a_source_gave_them() -> None:
+    catalog = load_embedded_catalog()
+    us_east_1 = catalog.regions["us-east-1"]
+    assert us_east_1.fargate_windows is not None
+    assert us_east_1.fargate_windows.os_license_vcpu_hour_usd == 0.046
+    assert us_east_1.fargate_ephemeral_gb_hour_usd == 0.000111
+    others = [prices for region, prices in catalog.regions.items() if region != "us-east-1"]
+    assert all(prices.fargate_windows is None and prices.fargate_ephemeral_gb_hour_usd is None for prices in others)
+    # the one Managed Instances fee a source gave (AWS-FACTS, us-east-1 c6a.2xlarge); the rest come from the API
+    assert us_east_1.managed_instances_fee == {"c6a.2xlarge": 0.037}
+    assert us_east_1.cell_sources["managed_instances_fee"] == "aws-facts"
+    assert all(not prices.managed_instances_fee for prices in others)
