@@ -1,4 +1,8 @@
-"""Benchmark: classify 10,000 synthetic workloads × 4032 five-minute periods against a single NumPy pass."""
+"""Benchmark: classify and advise 10,000 synthetic workloads × 4032 five-minute periods against a single NumPy pass.
+
+Advice searches every candidate (mode × architecture × size) of each workload, so its cost is measured with
+the classification: the issue's bound is classification + advice within 3× one NumPy pass over the series.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,19 @@ try:
 except ImportError:  # not installed with `pip install -e .`: use the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "modeshift"))
 
+from modeshift.domain.candidates import Ec2Share, PricingContext
 from modeshift.domain.classify import classify_workloads
-from modeshift.domain.models import MetricSeries, WorkloadUsage
-from modeshift.domain.options import Thresholds
+from modeshift.domain.models import (
+    LaunchMode,
+    MetricSeries,
+    PriceQuote,
+    TaskDefinitionInfo,
+    WorkloadFeatures,
+    WorkloadUsage,
+)
+from modeshift.domain.options import PolicyOptions, Thresholds
+from modeshift.domain.policy import WorkloadSubject, advise_workload
+from modeshift.domain.pricing import load_embedded_catalog
 
 WORKLOADS = 10_000
 PERIOD_SECONDS = 300
@@ -95,6 +109,53 @@ def single_numpy_pass(fleet: dict[str, np.ndarray]) -> None:
             np.nanpercentile(values, 95, axis=1)
 
 
+# Task sizes, instance types and modes the synthetic fleet is spread over (EC2 workloads get a cluster share).
+_SIZES = ((256, 512), (512, 1024), (1024, 2048), (2048, 4096), (4096, 8192))
+_TYPES = ("m5.xlarge", "c5.2xlarge", "m6i.large", "r5.xlarge")
+
+
+def build_subjects(rng: np.random.Generator) -> list[tuple[WorkloadSubject, Ec2Share | None]]:
+    subjects: list[tuple[WorkloadSubject, Ec2Share | None]] = []
+    for index in range(WORKLOADS):
+        cpu, memory = _SIZES[int(rng.integers(len(_SIZES)))]
+        on_ec2 = bool(rng.random() < 0.5)
+        definition = TaskDefinitionInfo(
+            arn=f"arn:aws:ecs:us-east-1:123456789012:task-definition/w{index}:1",
+            family=f"w{index}",
+            revision=1,
+            task_cpu_units=cpu,
+            task_memory_mib=memory,
+            network_mode="awsvpc",
+            requires_compatibilities=("EC2", "FARGATE"),
+        )
+        subject = WorkloadSubject(
+            cluster=f"c{index % 50}",
+            workload=f"service:w{index}",
+            service=f"w{index}",
+            task_definition=definition,
+            current_mode=LaunchMode.EC2 if on_ec2 else LaunchMode.FARGATE,
+            desired_count=2,
+            task_count_source="cpu_samplecount",
+        )
+        share = None
+        if on_ec2:
+            monthly = float(rng.uniform(50, 3000))
+            share = Ec2Share(
+                quote=PriceQuote(monthly_cost_usd=monthly, arithmetic="share"),
+                instance_type=_TYPES[int(rng.integers(len(_TYPES)))],
+                binding_resource="cpu",
+            )
+        subjects.append((subject, share))
+    return subjects
+
+
+def advise_all(subjects: list[tuple[WorkloadSubject, Ec2Share | None]], features: list[WorkloadFeatures]) -> None:
+    prices = PricingContext(load_embedded_catalog(), "us-east-1")
+    options = PolicyOptions()
+    for (subject, share), feature in zip(subjects, features, strict=True):
+        advise_workload(subject, feature, prices, options, share)
+
+
 def best_of_interleaved(repeats: int, *actions: Callable[[], object]) -> list[float]:
     """Best wall time of each action over `repeats` rounds, alternating them so load spikes hit both."""
     best = [float("inf")] * len(actions)
@@ -115,15 +176,28 @@ def main() -> None:
     for feature in features:
         counts[feature.pattern.value] = counts.get(feature.pattern.value, 0) + 1
 
-    classify_seconds, baseline_seconds = best_of_interleaved(
-        REPEATS, lambda: classify_workloads(usages, thresholds), lambda: single_numpy_pass(fleet)
+    subjects = build_subjects(np.random.default_rng(SEED + 1))
+
+    def classify_and_advise() -> None:
+        advise_all(subjects, classify_workloads(usages, thresholds))
+
+    classify_seconds, both_seconds, baseline_seconds = best_of_interleaved(
+        REPEATS,
+        lambda: classify_workloads(usages, thresholds),
+        classify_and_advise,
+        lambda: single_numpy_pass(fleet),
     )
     print(f"workloads × points: {WORKLOADS:,} × {POINTS:,} (period {PERIOD_SECONDS} s, seed {SEED})")
     print(f"patterns: {', '.join(f'{name} {count}' for name, count in sorted(counts.items()))}")
-    for label, seconds in (("classify_workloads", classify_seconds), ("single NumPy pass", baseline_seconds)):
+    for label, seconds in (
+        ("classify_workloads", classify_seconds),
+        ("classify + advise", both_seconds),
+        ("single NumPy pass", baseline_seconds),
+    ):
         rate = WORKLOADS / seconds
         print(f"{label:<19} best of {REPEATS}: {seconds:.3f} s  ({rate:,.0f} workloads/s)")
     print(f"ratio classify / NumPy pass: {classify_seconds / baseline_seconds:.2f}×")
+    print(f"ratio classify + advise / NumPy pass: {both_seconds / baseline_seconds:.2f}× (bound: 3×)")
 
 
 if __name__ == "__main__":

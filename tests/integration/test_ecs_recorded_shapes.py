@@ -536,3 +536,42 @@ def test_service_without_any_task_definition_is_kept_unsized_without_describing_
     assert read.task_definition.family == read.name
     assert read.task_definition.size() is None
     assert len(reader.warnings) == 1 and "names no task definition" in reader.warnings[0]
+
+
+def test_service_on_a_managed_instances_provider_is_read_as_managed_instances_not_ec2(clients):
+    """COMPOSED (no recorded or documented DescribeCapacityProviders of an ECS Managed Instances provider was
+    found): awscli describe-clusters.rst Example 2's cluster, whose provider sampleCapacityProvider becomes an ECS
+    Managed Instances provider in awscli describe-capacity-providers.rst Example 1's answer — its
+    autoScalingGroupProvider replaced by `type: MANAGED_INSTANCES` and a `managedInstancesProvider`, the members
+    the botocore ECS service model defines for it (the Stubber validates them). The recorded c7n service is
+    placed on that provider (6 tasks, weight 1)."""
+    ecs, ec2, _, _ = clients
+    providers = _response("DescribeCapacityProviders-awscli-managed-scaling.json")
+    managed = providers["capacityProviders"][0]
+    managed["name"] = "sampleCapacityProvider"
+    managed["type"] = "MANAGED_INSTANCES"
+    del managed["autoScalingGroupProvider"]
+    managed["managedInstancesProvider"] = {
+        "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
+        "instanceLaunchTemplate": {
+            "ec2InstanceProfileArn": "arn:aws:iam::123456789012:instance-profile/ecsInstanceRole",
+            "networkConfiguration": {"subnets": ["subnet-12345678"], "securityGroups": ["sg-12345678"]},
+        },
+    }
+    name = _queue_cluster_read(
+        clients,
+        cluster=_response(ASG_CLUSTER_NO_DEFAULT),
+        services=_c7n_strategy_service([{"capacityProvider": "sampleCapacityProvider", "weight": 1}], 6),
+        service_task_definitions=[
+            (C7N_SERVICE_TASK_DEFINITION, _identity_only_task_definition(C7N_SERVICE_TASK_DEFINITION))
+        ],
+        capacity_providers=(["sampleCapacityProvider"], providers),
+    )
+
+    inventory = EcsInventoryReader(ecs, ec2).read_cluster(name)
+
+    (service,) = inventory.services
+    assert service.current_mode is LaunchMode.MANAGED_INSTANCES
+    assert inventory.managed_instances_providers == ("sampleCapacityProvider",)
+    assert inventory.target_capacity_pct is None  # a Managed Instances provider has no managed scaling target
+    assert not inventory.has_ec2_capacity_provider

@@ -44,3 +44,12 @@ def test_settings_from_env_raises_configuration_error_when_a_value_is_wrong(
 def test_settings_from_env_prefers_modeshift_region_over_sdk_region_when_both_are_set() -> None:
     settings = settings_from_env({"MODESHIFT_REGION": "us-west-2", "AWS_DEFAULT_REGION": "eu-west-1"})
     assert settings.region == "us-west-2"
+
+
+def test_settings_carry_right_sizing_headroom_into_policy_options_when_set() -> None:
+    from modeshift.config import settings_from_env
+
+    settings = settings_from_env({"MODESHIFT_CPU_HEADROOM_PCT": "35", "MODESHIFT_MEMORY_HEADROOM_PCT": "10"})
+
+    options = settings.policy_options()
+    assert (options.cpu_headroom_pct, options.memory_headroom_pct) == (35.0, 10.0)

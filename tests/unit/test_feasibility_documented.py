@@ -3,7 +3,8 @@
 Each documented definition (tests/fixtures/aws_responses/ecs) is answered to DescribeTaskDefinition through
 botocore's Stubber and read by EcsInventoryReader's public path, `read_cluster(extra_families=[FAMILY])`, which
 describes the family's latest revision; `assess_feasibility` then judges the TaskDefinitionInfo it produced.
-Rules no document triggers are exercised with hand-built FeasibilityFacts.
+Rules no document triggers are exercised with hand-built FeasibilityFacts, and the candidate-scope rules (the
+architecture or size a candidate runs at) through `candidate_feasibility`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ import pytest
 from botocore.stub import Stubber
 
 from modeshift.adapters.ecs import EcsInventoryReader
-from modeshift.domain.feasibility import RULES, FeasibilityFacts, ModeFeasibility, assess_feasibility
+from modeshift.domain.feasibility import (
+    RULES,
+    FeasibilityFacts,
+    ModeFeasibility,
+    assess_feasibility,
+    candidate_feasibility,
+)
 from modeshift.domain.models import RECOMMENDABLE_MODES, Architecture, LaunchMode, TaskDefinitionInfo, TaskSize
 from tests.fixtures.recorded import answer
 from tests.fixtures.recorded import response as _document
@@ -26,6 +33,7 @@ from tests.fixtures.recorded import response as _document
 CLUSTER = "DescribeClusters-composex-default-capacity-provider-strategy.json"
 
 EC2, FARGATE, SPOT, EXTERNAL = LaunchMode.EC2, LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT, LaunchMode.EXTERNAL
+MI = LaunchMode.MANAGED_INSTANCES
 
 
 def _as_described(name: str) -> tuple[str, dict[str, Any]]:
@@ -76,15 +84,25 @@ def _assess(td: TaskDefinitionInfo, current: LaunchMode, **facts: Any) -> dict[L
 # --------------------------------------------------------------------------- documented task definitions
 
 _FARGATE_CHANGES_BRIDGE = ("network_mode_awsvpc", "task_level_size", "requires_compatibilities_fargate")
+# No documented definition lists MANAGED_INSTANCES in requiresCompatibilities, and FeasibilityFacts says the
+# cluster has no Managed Instances capacity provider unless told: every Managed Instances verdict needs both.
+_MI_CHANGES = ("requires_compatibilities_managed_instances", "managed_instances_capacity_provider")
+_MI_CHANGES_BRIDGE = ("network_mode_awsvpc", *_MI_CHANGES)
 
 # fixture → (mode it runs on today, {assessed mode: (blockers, changes)}) in RULES order.
 # Definitions meant for EC2 (or documented without a mode) are judged as running on EC2 today, so both Fargate
-# modes are assessed; ECS Anywhere ones as running on EXTERNAL.
+# modes and Managed Instances are assessed; ECS Anywhere ones as running on EXTERNAL.
+# GPU, devices, capabilities, host volumes and host networking block Fargate only: Managed Instances are EC2
+# instances, which offer them.
 DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...], tuple[str, ...]]]]] = {
     # devguide ecs-gpu.md: a container asks for 2 GPUs; no networkMode (bridge), no requiresCompatibilities.
     "RegisterTaskDefinition-input-devguide-gpu.json": (
         EC2,
-        {FARGATE: (("gpu",), _FARGATE_CHANGES_BRIDGE), SPOT: (("gpu",), _FARGATE_CHANGES_BRIDGE)},
+        {
+            FARGATE: (("gpu",), _FARGATE_CHANGES_BRIDGE),
+            SPOT: (("gpu",), _FARGATE_CHANGES_BRIDGE),
+            MI: ((), _MI_CHANGES_BRIDGE),
+        },
     ),
     # devguide ecs-inference.md: /dev/neuron0 device, capabilities.add IPC_LOCK, instance-type placement, bridge.
     "RegisterTaskDefinition-input-devguide-inferentia-devices-ipc-lock.json": (
@@ -100,7 +118,8 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
                 ),
             )
             for mode in (FARGATE, SPOT)
-        },
+        }
+        | {MI: ((), _MI_CHANGES_BRIDGE)},
     ),
     # devguide ecs-dl1.md: host network, placement constraints, task-level 10240 CPU units / 1024 MiB.
     "RegisterTaskDefinition-input-devguide-dl1-host-network.json": (
@@ -108,7 +127,8 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
         {
             mode: (("host_network",), ("drop_placement_constraints", "requires_compatibilities_fargate"))
             for mode in (FARGATE, SPOT)
-        },
+        }
+        | {MI: ((), _MI_CHANGES)},
     ),
     # devguide ecs-vt1.md: /dev/dri devices, a host sourcePath volume, placement constraints.
     "RegisterTaskDefinition-input-devguide-vt1-devices.json": (
@@ -124,15 +144,14 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
                 ),
             )
             for mode in (FARGATE, SPOT)
-        },
+        }
+        | {MI: ((), _MI_CHANGES_BRIDGE)},
     ),
     # cloud-custodian recording: networkMode host, compatibilities ["EC2"].
     "DescribeTaskDefinition-c7n-host-network-ec2-only.json": (
         EC2,
-        {
-            mode: (("host_network",), ("task_level_size", "requires_compatibilities_fargate"))
-            for mode in (FARGATE, SPOT)
-        },
+        {mode: (("host_network",), ("task_level_size", "requires_compatibilities_fargate")) for mode in (FARGATE, SPOT)}
+        | {MI: ((), _MI_CHANGES)},
     ),
     # awscli describe-task-definition.rst: links between containers, default bridge; changes only, no blocker.
     "DescribeTaskDefinition-awscli-links-hostport-ec2-external.json": (
@@ -143,7 +162,8 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
                 ("network_mode_awsvpc", "drop_container_links", "task_level_size", "requires_compatibilities_fargate"),
             )
             for mode in (FARGATE, SPOT)
-        },
+        }
+        | {MI: ((), _MI_CHANGES_BRIDGE)},
     ),
     # botocore examples-1.json: the same definition in the old response shape (no compatibilities, no networkMode).
     "DescribeTaskDefinition-botocore-links-hostport-legacy.json": (
@@ -154,17 +174,23 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
                 ("network_mode_awsvpc", "drop_container_links", "task_level_size", "requires_compatibilities_fargate"),
             )
             for mode in (FARGATE, SPOT)
-        },
+        }
+        | {MI: ((), _MI_CHANGES_BRIDGE)},
     ),
-    # devguide example_task_definitions.md: Windows Server 2019 on Fargate. Fargate runs it; Fargate Spot is Linux only.
+    # devguide example_task_definitions.md: Windows Server 2019 on Fargate. Fargate runs it; Fargate Spot and
+    # Managed Instances run Linux only.
     "RegisterTaskDefinition-input-devguide-windows-fargate.json": (
         EC2,
-        {FARGATE: ((), ()), SPOT: (("windows_fargate_spot",), ())},
+        {
+            FARGATE: ((), ()),
+            SPOT: (("windows_fargate_spot",), ()),
+            MI: (("windows_managed_instances",), _MI_CHANGES),
+        },
     ),
     # devguide ecs-arm64.md: ARM64 Fargate definition, awsvpc, task-level size, no platform version pinned.
     "RegisterTaskDefinition-input-devguide-arm64-fargate.json": (
         EC2,
-        {FARGATE: ((), ()), SPOT: ((), ())},
+        {FARGATE: ((), ()), SPOT: ((), ()), MI: ((), _MI_CHANGES)},
     ),
     # devguide ecs-anywhere-runtask.md: EXTERNAL-only bridge definitions. On ECS Anywhere, nothing else is weighed.
     "RegisterTaskDefinition-input-devguide-anywhere-bridge.json": (
@@ -173,6 +199,7 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
             EC2: (("external_launch_type",), ()),
             FARGATE: (("external_launch_type",), _FARGATE_CHANGES_BRIDGE),
             SPOT: (("external_launch_type",), _FARGATE_CHANGES_BRIDGE),
+            MI: (("external_launch_type",), _MI_CHANGES_BRIDGE),
         },
     ),
     # The Windows IIS image of the same page; it has no runtimePlatform, so nothing in it says Windows and it is
@@ -183,6 +210,7 @@ DOCUMENTED: dict[str, tuple[LaunchMode, Mapping[LaunchMode, tuple[tuple[str, ...
             EC2: (("external_launch_type",), ()),
             FARGATE: (("external_launch_type",), _FARGATE_CHANGES_BRIDGE),
             SPOT: (("external_launch_type",), _FARGATE_CHANGES_BRIDGE),
+            MI: (("external_launch_type",), _MI_CHANGES_BRIDGE),
         },
     ),
 }
@@ -260,11 +288,14 @@ def test_all_fields_template_is_blocked_by_privileged_docker_volume_and_accelera
     assert "windows_version_unsupported" in verdicts[FARGATE].blockers
     assert "windows_fargate_spot" not in verdicts[FARGATE].blockers
     assert "windows_fargate_spot" in verdicts[SPOT].blockers
+    # Managed Instances take privileged containers, Docker volumes and accelerators; only Windows blocks them.
+    assert verdicts[MI].blockers == ("windows_managed_instances",)
 
 
 # --------------------------------------------------------------------------- rules no document covers
 
-# What no rule objects to: an awsvpc definition for both EC2 and Fargate, with a valid Fargate task size.
+# What no mode-scope rule objects to (on a cluster with a Managed Instances capacity provider): an awsvpc Linux
+# definition for EC2, Fargate and Managed Instances, with a valid Fargate task size.
 PLAIN = TaskDefinitionInfo(
     arn="arn:aws:ecs:us-east-1:123456789012:task-definition/plain:1",
     family="plain",
@@ -272,12 +303,16 @@ PLAIN = TaskDefinitionInfo(
     task_cpu_units=1024,
     task_memory_mib=2048,
     network_mode="awsvpc",
-    requires_compatibilities=("EC2", "FARGATE"),
-    compatibilities=("EC2", "FARGATE"),
+    requires_compatibilities=("EC2", "FARGATE", "MANAGED_INSTANCES"),
+    compatibilities=("EC2", "FARGATE", "MANAGED_INSTANCES"),
 )
 ARM = {"architecture": Architecture.ARM64}
+WINDOWS = {"os_family": "WINDOWS_SERVER_2022_CORE"}
+MI_PROVIDER = {"cluster_has_managed_instances_provider": True}
 FARGATE_MODES = frozenset({FARGATE, SPOT})
+NOT_EC2 = frozenset({FARGATE, SPOT, MI})
 EC2_ONLY = frozenset({EC2})
+MI_ONLY = frozenset({MI})
 ALL_MODES = frozenset(RECOMMENDABLE_MODES)
 
 
@@ -286,9 +321,32 @@ def _params(*names: str) -> dict[str, Any]:
 
 
 def test_plain_definition_is_ok_everywhere_with_no_change_when_no_rule_applies():
-    verdicts = _assess(PLAIN, EC2)
+    verdicts = _assess(PLAIN, EC2, **MI_PROVIDER)
 
+    assert set(verdicts) == {EC2, FARGATE, SPOT, MI}
     assert verdicts == {mode: ModeFeasibility(ok=True) for mode in RECOMMENDABLE_MODES}
+
+
+def test_managed_instances_stay_open_when_only_fargate_blockers_fire():
+    """Managed Instances run on EC2 instances: GPUs, privileged containers, devices, host volumes, IPC/PID modes
+    and tasks above Fargate's largest size block both Fargate modes but not them."""
+    td = PLAIN.model_copy(
+        update={
+            "gpu_count": 1,
+            "container_parameters": ("privileged", "linuxParameters.devices", "extraHosts", "dnsServers"),
+            "capabilities_added": ("SYS_ADMIN",),
+            "volume_kinds": ("docker", "host"),
+            "ipc_mode": "host",
+            "pid_mode": "host",
+            "task_cpu_units": 32 * 1024,
+            "task_memory_mib": 240 * 1024,
+        }
+    )
+
+    verdicts = _assess(td, EC2, **MI_PROVIDER)
+
+    assert verdicts[MI] == ModeFeasibility(ok=True)
+    assert not verdicts[FARGATE].ok and not verdicts[SPOT].ok
 
 
 def _hit(
@@ -321,8 +379,35 @@ HAND_BUILT = [
     # 16 vCPU + 1 CPU unit, and 120 GiB + 1 MiB: one unit past Fargate's largest task.
     _hit("task_size_exceeds_fargate", "blocker", {"task_cpu_units": 16 * 1024 + 1}, {}, EC2, FARGATE_MODES, "cpu"),
     _hit("task_size_exceeds_fargate", "blocker", {"task_memory_mib": 120 * 1024 + 1}, {}, EC2, FARGATE_MODES, "memory"),
-    _hit("daemon_scheduling", "blocker", {}, {"daemon": True}, EC2, FARGATE_MODES, "daemon"),
+    _hit("daemon_scheduling", "blocker", {}, {"daemon": True}, EC2, NOT_EC2, "daemon"),
     _hit("external_launch_type", "blocker", {}, {}, EXTERNAL, ALL_MODES, "on-external"),
+    # Fargate-only blockers: Managed Instances (EC2 instances) offer GPUs, privileged mode and host networking
+    _hit("gpu", "blocker", {"gpu_count": 1}, {}, EC2, FARGATE_MODES, "gpu"),
+    _hit("privileged", "blocker", _params("privileged"), {}, EC2, FARGATE_MODES, "set"),
+    _hit("host_network", "blocker", {"network_mode": "host"}, {}, EC2, FARGATE_MODES, "host"),
+    _hit("windows_managed_instances", "blocker", WINDOWS, {}, EC2, MI_ONLY, "windows-2022"),
+    _hit("network_mode_awsvpc", "change", {"network_mode": "bridge"}, {}, EC2, NOT_EC2, "bridge"),
+    # Managed Instances accept networkMode none (AWS: ManagedInstancesNetworkConfiguration); Fargate does not
+    _hit("network_mode_awsvpc", "change", {"network_mode": "none"}, {}, EC2, FARGATE_MODES, "none"),
+    _hit("network_mode_awsvpc", "change", {"network_mode": None}, {}, EC2, NOT_EC2, "unset"),
+    _hit(
+        "requires_compatibilities_managed_instances",
+        "change",
+        {"requires_compatibilities": ("EC2", "FARGATE")},
+        MI_PROVIDER,
+        EC2,
+        MI_ONLY,
+        "ec2-fargate",
+    ),
+    _hit(
+        "managed_instances_capacity_provider",
+        "change",
+        {},
+        {"cluster_has_managed_instances_provider": False},
+        FARGATE,
+        MI_ONLY,
+        "none",
+    ),
     _hit(
         "ec2_capacity_provider", "change", {}, {"cluster_has_ec2_capacity_provider": False}, FARGATE, EC2_ONLY, "none"
     ),
@@ -342,6 +427,11 @@ HAND_BUILT_SILENT = [
         "task_size_exceeds_fargate", {"task_cpu_units": 16 * 1024, "task_memory_mib": 120 * 1024}, {}, EC2, "at-limits"
     ),
     _silent("daemon_scheduling", {}, {"daemon": False}, EC2, "replica"),
+    _silent("windows_managed_instances", {"os_family": "LINUX"}, {}, EC2, "linux"),
+    _silent("network_mode_awsvpc", {"network_mode": "awsvpc"}, {}, EC2, "awsvpc"),
+    _silent("network_mode_awsvpc", {"network_mode": "host"}, {}, EC2, "host"),
+    _silent("requires_compatibilities_managed_instances", {}, {}, EC2, "listed"),
+    _silent("managed_instances_capacity_provider", {}, MI_PROVIDER, FARGATE, "present"),
     _silent("ec2_capacity_provider", {}, {"cluster_has_ec2_capacity_provider": True}, FARGATE, "present"),
     _silent("requires_compatibilities_ec2", {"compatibilities": ()}, {}, FARGATE, "not-reported"),
     _silent("platform_version_1_4", ARM, {"platform_version": "LATEST"}, EC2, "arm64-LATEST"),
@@ -387,8 +477,96 @@ def test_every_rule_is_exercised_when_documents_and_hand_built_cases_are_combine
     # The all-fields template test covers these three.
     template = {"privileged", "docker_volume", "windows_version_unsupported"}
     hand_built = {case.values[0] for case in HAND_BUILT}
+    candidate = {code for case in CANDIDATES for code in case.values[-1]}
 
-    assert {rule.code for rule in RULES} <= documented | template | hand_built
+    assert {rule.code for rule in RULES if rule.scope == "mode"} <= documented | template | hand_built
+    assert {rule.code for rule in RULES if rule.scope == "candidate"} <= candidate
+    assert {rule.code for rule in RULES} <= documented | template | hand_built | candidate
+
+
+# --------------------------------------------------------------------------- candidate shapes
+
+TODAY = TaskSize(cpu_units=1024, memory_mib=2048)
+SMALLER = TaskSize(cpu_units=512, memory_mib=1024)
+X86_64, ARM64 = Architecture.X86_64, Architecture.ARM64
+
+
+def _candidate(
+    td: dict[str, Any], architecture: Architecture, size: TaskSize | None, fired: tuple[str, ...], label: str
+) -> Any:
+    return pytest.param(td, architecture, size, fired, id=label)
+
+
+# (definition changes, candidate architecture, candidate size, candidate-scope codes it must add) on PLAIN,
+# whose size today is TODAY.
+CANDIDATES = [
+    _candidate({}, X86_64, TODAY, (), "x86-def-x86-same-size"),
+    _candidate({}, X86_64, None, (), "x86-def-x86-size-unknown"),
+    _candidate({}, ARM64, TODAY, ("arm64_image",), "x86-def-arm64"),
+    _candidate(ARM, ARM64, TODAY, (), "arm64-def-arm64"),
+    _candidate(ARM, X86_64, TODAY, (), "arm64-def-x86"),
+    _candidate(WINDOWS, X86_64, TODAY, (), "windows-x86"),
+    _candidate(WINDOWS, ARM64, TODAY, ("windows_arm64", "arm64_image"), "windows-arm64"),
+    _candidate({}, X86_64, SMALLER, ("task_size",), "x86-smaller"),
+    _candidate({}, X86_64, TaskSize(cpu_units=1024, memory_mib=3072), ("task_size",), "x86-more-memory"),
+    _candidate({}, ARM64, SMALLER, ("arm64_image", "task_size"), "x86-def-arm64-smaller"),
+]
+_CANDIDATE_BLOCKERS = {rule.code for rule in RULES if rule.scope == "candidate" and rule.kind == "blocker"}
+
+
+@pytest.mark.parametrize(("td_changes", "architecture", "size", "fired"), CANDIDATES)
+@pytest.mark.parametrize("mode", RECOMMENDABLE_MODES, ids=[mode.value for mode in RECOMMENDABLE_MODES])
+def test_candidate_adds_its_shape_rules_to_its_mode_verdict_when_assessed(mode, td_changes, architecture, size, fired):
+    td = PLAIN.model_copy(update=td_changes)
+    facts = FeasibilityFacts(task_definition=td, size=td.size(), current_mode=EC2, **MI_PROVIDER)
+    by_mode = assess_feasibility(facts)
+
+    verdict = candidate_feasibility(facts, by_mode, mode, architecture, size)
+
+    blockers = tuple(code for code in fired if code in _CANDIDATE_BLOCKERS)
+    changes = tuple(code for code in fired if code not in _CANDIDATE_BLOCKERS)
+    assert verdict.blockers == by_mode[mode].blockers + blockers
+    assert verdict.changes_needed == by_mode[mode].changes_needed + changes
+    assert verdict.ok is (not verdict.blockers)
+
+
+def test_candidate_verdict_is_its_mode_verdict_plus_what_its_shape_needs_when_assessed():
+    """A candidate at today's shape is exactly its mode's verdict (blockers included); another shape adds to it."""
+    td = PLAIN.model_copy(update={"network_mode": "bridge", "gpu_count": 1})
+    facts = FeasibilityFacts(task_definition=td, size=td.size(), current_mode=EC2)
+    by_mode = assess_feasibility(facts)
+
+    fargate = candidate_feasibility(facts, by_mode, FARGATE, X86_64, TODAY)
+    managed = candidate_feasibility(facts, by_mode, MI, ARM64, SMALLER)
+
+    assert fargate == by_mode[FARGATE]
+    assert fargate.ok is False
+    assert managed.ok is True
+    assert managed.changes_needed == (
+        "network_mode_awsvpc",
+        "managed_instances_capacity_provider",
+        "arm64_image",
+        "task_size",
+    )
+
+
+def test_assess_feasibility_ignores_candidate_rules_when_facts_name_a_target_shape():
+    """Candidate-scope rules belong to `candidate_feasibility`; the per-mode verdict never carries them."""
+    td = PLAIN.model_copy(update=WINDOWS)
+    facts = FeasibilityFacts(
+        task_definition=td,
+        size=td.size(),
+        current_mode=EC2,
+        target_architecture=ARM64,
+        target_size=SMALLER,
+        **MI_PROVIDER,
+    )
+
+    verdicts = assess_feasibility(facts)
+
+    candidate_codes = {rule.code for rule in RULES if rule.scope == "candidate"}
+    for mode, verdict in verdicts.items():
+        assert not candidate_codes & set(verdict.blockers + verdict.changes_needed), mode
 
 
 # --------------------------------------------------------------------------- the current mode

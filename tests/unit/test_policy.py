@@ -44,6 +44,19 @@ from modeshift.domain.pricing import load_embedded_catalog
 CATALOG = load_embedded_catalog()
 REGION = "us-east-1"
 PRICES = PricingContext(CATALOG, REGION)
+# The same catalog without any ECS Managed Instances fee: the decision between EC2 and Fargate alone, as it is
+# wherever AWS's fee for a type is not known (it is published for one type in the embedded catalog).
+NO_MANAGED_INSTANCES = PricingContext(
+    CATALOG.model_copy(
+        update={
+            "regions": {
+                name: region.model_copy(update={"managed_instances_fee": {}})
+                for name, region in CATALOG.regions.items()
+            }
+        }
+    ),
+    REGION,
+)
 X86 = Architecture.X86_64
 # Independent of the code's constants on purpose: a month is 730 hours, a vCPU 1024 units, a GiB 1024 MiB.
 HOURS = 730.0
@@ -52,6 +65,8 @@ WINDOWS_VCPU_HOUR_USD = 0.09148 + 0.046
 WINDOWS_GB_HOUR_USD = 0.01005
 
 KEEPING = (WorkloadVerdictKind.KEEP, WorkloadVerdictKind.INSUFFICIENT_DATA)
+# same launch mode, cheaper shape or fewer tasks
+RESHAPES = (WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN)
 MOVES = (
     WorkloadVerdictKind.MOVE_TO_FARGATE,
     WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
@@ -324,7 +339,7 @@ def test_advise_workload_moves_to_fargate_when_goal_overhead_compares_with_today
     verdict = advise_workload(
         subject,
         make_features(Pattern.STEADY, avg_tasks=tasks),
-        PRICES,
+        NO_MANAGED_INSTANCES,
         options,
         make_share(share, instance_type),
     )
@@ -404,7 +419,7 @@ def test_advise_workload_states_break_even_ec2_discount_that_flips_it_when_list_
     at_list = advise_workload(subject, features, PRICES, PolicyOptions())
     needed = at_list.evidence["ec2_discount_pct_needed"]
     with_discount = advise_workload(subject, features, PRICES, PolicyOptions(ec2_discount_pct=needed))
-    just_below = advise_workload(subject, features, PRICES, PolicyOptions(ec2_discount_pct=needed - 2))
+    just_below = advise_workload(subject, features, PRICES, PolicyOptions(ec2_discount_pct=max(0.0, needed - 2)))
 
     assert at_list.verdict is WorkloadVerdictKind.KEEP
     assert any(f"{needed:g}%" in reason for reason in at_list.reasons)
@@ -444,7 +459,7 @@ def test_advise_workload_keeps_fargate_with_goal_reason_when_goal_overhead(
     options = PolicyOptions(goal=Goal.OVERHEAD, ec2_discount_pct=ec2_discount)
     subject = make_subject(make_task_definition(cpu, memory), LaunchMode.FARGATE)
 
-    verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=tasks), PRICES, options)
+    verdict = advise_workload(subject, make_features(Pattern.STEADY, avg_tasks=tasks), NO_MANAGED_INSTANCES, options)
 
     assert verdict.verdict is WorkloadVerdictKind.KEEP
     assert verdict.recommended_mode is LaunchMode.FARGATE
@@ -662,17 +677,35 @@ def test_advise_workload_keeps_current_mode_when_ec2_workload_has_insufficient_d
 
 
 @pytest.mark.parametrize("mode", [LaunchMode.EC2, LaunchMode.FARGATE])
-def test_advise_workload_keeps_with_idle_reason_when_idle(mode: LaunchMode) -> None:
+def test_advise_workload_scales_idle_workload_in_to_one_task_when_four_run_idle(mode: LaunchMode) -> None:
     subject = make_subject(make_task_definition(1024, 2048), mode)
     features = make_features(Pattern.IDLE, avg_tasks=4, peak_tasks=4, cpu_p95_pct=0.5)
     share = make_share(800.0) if mode is LaunchMode.EC2 else None
 
     verdict = advise_workload(subject, features, PRICES, PolicyOptions(), share)
 
-    assert verdict.verdict is WorkloadVerdictKind.KEEP
+    # one task instead of four: a quarter of the EC2 share (CPU-bound), or one Fargate task
+    one_task = 800.0 / 4 if mode is LaunchMode.EC2 else expected_fargate_monthly(1, 1024, 2048)
+    assert verdict.verdict is WorkloadVerdictKind.SCALE_IN
     assert verdict.recommended_mode is mode
+    assert verdict.recommended_monthly_cost_usd == cents(one_task)
+    assert verdict.confidence <= 0.6
+    assert verdict.reasons[-1].startswith("idle (CPU p95 0.50 % over 14 days)")
+    assert "scale it to zero" in verdict.reasons[-1]
+    assert verdict.evidence["scale_in_to"]["tasks"] == 1
+
+
+@pytest.mark.parametrize("mode", [LaunchMode.EC2, LaunchMode.FARGATE])
+def test_advise_workload_keeps_with_idle_reason_when_one_task_is_all_it_runs(mode: LaunchMode) -> None:
+    subject = make_subject(make_task_definition(1024, 2048), mode)
+    features = make_features(Pattern.IDLE, avg_tasks=1, peak_tasks=1, cpu_p95_pct=0.5)
+    share = make_share(80.0) if mode is LaunchMode.EC2 else None
+
+    verdict = advise_workload(subject, features, PRICES, PolicyOptions(), share)
+
+    assert verdict.verdict is WorkloadVerdictKind.KEEP
     assert verdict.monthly_savings_usd == 0.0
-    assert any("idle" in reason for reason in verdict.reasons)
+    assert any(reason.startswith("idle (") for reason in verdict.reasons)
 
 
 # --------------------------------------------------------------------------- 9. savings thresholds
@@ -899,6 +932,9 @@ def test_advise_workload_money_and_modes_are_consistent_for_any_input(
     if verdict.verdict in KEEPING:
         assert verdict.recommended_mode is subject.current_mode
         assert verdict.monthly_savings_usd == 0.0
+    elif verdict.verdict in RESHAPES:
+        assert verdict.recommended_mode is subject.current_mode
+        assert verdict.monthly_savings_usd > 0
     else:
         assert verdict.recommended_mode is not subject.current_mode
         assert verdict.monthly_savings_usd > 0
@@ -928,8 +964,10 @@ def test_advise_workload_moves_only_in_directions_the_decision_table_allows(
         size = subject.task_definition.size()
         assert size is not None
         assert (features.avg_tasks or 0) * size.vcpu >= options.large_workload_vcpu
-    if features.pattern in (Pattern.IDLE, Pattern.INSUFFICIENT_DATA):
+    if features.pattern is Pattern.INSUFFICIENT_DATA:
         assert verdict.verdict in KEEPING
+    if features.pattern is Pattern.IDLE:
+        assert verdict.verdict in (*KEEPING, WorkloadVerdictKind.SCALE_IN)
 
 
 # --------------------------------------------------------------------------- 12. clusters

@@ -63,41 +63,51 @@ def test_advise_workload_moves_to_fargate_when_nothing_blocks_and_share_is_dear(
 
 
 @pytest.mark.parametrize(
-    ("traits", "extra", "code", "words"),
+    ("traits", "code", "words"),
     [
-        ({"gpu_count": 1}, {}, "gpu", "asks for a GPU"),
-        ({"inference_accelerator_count": 1}, {}, "gpu", "inference accelerator"),
-        ({"container_parameters": ("privileged",)}, {}, "privileged", "privileged"),
-        ({"network_mode": "host"}, {}, "host_network", "host networking"),
-        ({}, {"daemon": True}, "daemon_scheduling", "DAEMON"),
-        ({"volume_kinds": ("docker",)}, {}, "docker_volume", "Docker volumes"),
-        ({"capabilities_added": ("NET_ADMIN",)}, {}, "linux_capabilities", "Linux capabilities"),
+        ({"gpu_count": 1}, "gpu", "asks for a GPU"),
+        ({"inference_accelerator_count": 1}, "gpu", "inference accelerator"),
+        ({"container_parameters": ("privileged",)}, "privileged", "privileged"),
+        ({"network_mode": "host"}, "host_network", "host networking"),
+        ({"volume_kinds": ("docker",)}, "docker_volume", "Docker volumes"),
+        ({"capabilities_added": ("NET_ADMIN",)}, "linux_capabilities", "Linux capabilities"),
     ],
 )
-def test_advise_workload_keeps_ec2_with_blocker_as_first_reason_when_fargate_cannot_run_it(
-    traits: dict[str, Any], extra: dict[str, Any], code: str, words: str
+def test_advise_workload_keeps_ec2_with_fargate_blocker_as_first_reason_when_fargate_cannot_run_it(
+    traits: dict[str, Any], code: str, words: str
 ) -> None:
-    verdict = advise_workload(subject(definition(**traits), **extra), BURSTY, PRICES, PolicyOptions(), EXPENSIVE_SHARE)
+    verdict = advise_workload(subject(definition(**traits)), BURSTY, PRICES, PolicyOptions(), EXPENSIVE_SHARE)
 
     assert verdict.verdict is WorkloadVerdictKind.KEEP
     assert verdict.recommended_mode is LaunchMode.EC2
-    assert verdict.reasons[0].startswith("stays on EC2: ")
+    assert verdict.reasons[0].startswith("Fargate is ruled out: ")
     assert words in verdict.reasons[0]
     for mode in ("FARGATE", "FARGATE_SPOT"):
         assert verdict.evidence["feasibility"][mode]["ok"] is False
         assert code in verdict.evidence["feasibility"][mode]["blockers"]
+    # ECS Managed Instances runs these (GPUs, privileged, host networking): not blocked, only not chosen
+    assert verdict.evidence["feasibility"]["MANAGED_INSTANCES"]["ok"] is True
     assert verdict.evidence["feasibility"]["EC2"] == {"ok": True, "blockers": [], "changes_needed": []}
     assert verdict.monthly_savings_usd == 0.0
+
+
+def test_advise_workload_keeps_daemon_with_stays_on_ec2_as_first_reason_when_every_other_mode_is_blocked() -> None:
+    verdict = advise_workload(subject(definition(), daemon=True), BURSTY, PRICES, PolicyOptions(), EXPENSIVE_SHARE)
+
+    assert verdict.verdict is WorkloadVerdictKind.KEEP
+    assert verdict.reasons[0].startswith("stays on EC2: it runs as a DAEMON")
+    for mode in ("FARGATE", "FARGATE_SPOT", "MANAGED_INSTANCES"):
+        assert verdict.evidence["feasibility"][mode]["blockers"] == ["daemon_scheduling"]
 
 
 def test_advise_workload_keeps_blocked_workload_even_when_usage_data_is_missing() -> None:
     features = make_features(Pattern.INSUFFICIENT_DATA, avg_tasks=None, coverage=0.0)
     verdict = advise_workload(
-        subject(definition(gpu_count=1), desired_count=2), features, PRICES, PolicyOptions(), EXPENSIVE_SHARE
+        subject(definition(), daemon=True, desired_count=2), features, PRICES, PolicyOptions(), EXPENSIVE_SHARE
     )
 
     assert verdict.verdict is WorkloadVerdictKind.KEEP
-    assert verdict.reasons[0].startswith("stays on EC2: its container asks for a GPU")
+    assert verdict.reasons[0].startswith("stays on EC2: it runs as a DAEMON")
     assert verdict.confidence >= 0.8  # the blocker is read from the task definition, not from usage
 
 
@@ -140,7 +150,7 @@ def test_advise_workload_keeps_ecs_anywhere_and_compares_it_with_nothing() -> No
     assert verdict.reasons[0].startswith("stays on ECS Anywhere: ")
     assert all(
         verdict.evidence["feasibility"][mode]["blockers"] == ["external_launch_type"]
-        for mode in ("EC2", "FARGATE", "FARGATE_SPOT")
+        for mode in ("EC2", "FARGATE", "FARGATE_SPOT", "MANAGED_INSTANCES")
     )
 
 
@@ -189,7 +199,7 @@ def _verdict(**update: Any) -> dict[str, Any]:
             {"evidence": {"feasibility": {"FARGATE": {"ok": False, "blockers": ["gpu"], "changes_needed": []}}}},
             "not feasible",
         ),
-        ({"recommended_mode": "EXTERNAL"}, "never a recommendation"),
+        ({"recommended_mode": "EXTERNAL"}, "EXTERNAL"),
     ],
 )
 def test_workload_verdict_cannot_be_built_when_it_contradicts_itself(update: dict[str, Any], message: str) -> None:
@@ -258,7 +268,7 @@ def test_advise_workload_never_recommends_a_mode_with_a_blocker_for_any_task_def
     )
 
     feasibility = verdict.evidence["feasibility"]
-    assert set(feasibility) == {"EC2", "FARGATE", "FARGATE_SPOT"}
+    assert set(feasibility) == {"EC2", "FARGATE", "FARGATE_SPOT", "MANAGED_INSTANCES"}
     if verdict.recommended_mode is not verdict.current_mode:
         chosen = feasibility[verdict.recommended_mode.value]
         assert chosen["ok"] and not chosen["blockers"]
@@ -336,12 +346,12 @@ def test_advise_cluster_lists_blocked_workloads_and_tunes_instead_of_moving_them
     summary = make_summary(30.0, 10.0, p95_pct=30.0)
     inventory = _cluster()
     assessment = assess_cluster(inventory, summary, PRICES, options)
-    blocked = advise_workload(subject(definition(gpu_count=1)), BURSTY, PRICES, options, EXPENSIVE_SHARE)
+    blocked = advise_workload(subject(definition(), daemon=True), BURSTY, PRICES, options, EXPENSIVE_SHARE)
 
     verdict = advise_cluster(inventory, assessment, (blocked,), options)
 
     assert verdict.verdict.value == "tune_capacity"
-    assert verdict.evidence["workloads_that_cannot_move"] == {"service:gpu": ["gpu"]}
+    assert verdict.evidence["workloads_that_cannot_move"] == {"service:gpu": ["daemon_scheduling"]}
     assert any("cannot leave this capacity" in reason for reason in verdict.reasons)
 
 
@@ -374,7 +384,7 @@ def test_advise_cluster_lists_blocked_workloads_beside_the_movers_when_some_can_
     summary = make_summary(30.0, 10.0, p95_pct=30.0)
     inventory = _cluster()
     assessment = assess_cluster(inventory, summary, PRICES, options)
-    blocked = advise_workload(subject(definition(gpu_count=1)), BURSTY, PRICES, options, EXPENSIVE_SHARE)
+    blocked = advise_workload(subject(definition(), daemon=True), BURSTY, PRICES, options, EXPENSIVE_SHARE)
     mover = advise_workload(
         WorkloadSubject(
             cluster="prod",
@@ -393,4 +403,4 @@ def test_advise_cluster_lists_blocked_workloads_beside_the_movers_when_some_can_
     verdict = advise_cluster(inventory, assessment, (blocked, mover), options)
 
     assert verdict.verdict.value == "move_workloads_to_fargate"
-    assert verdict.evidence["workloads_that_cannot_move"] == {"service:gpu": ["gpu"]}
+    assert verdict.evidence["workloads_that_cannot_move"] == {"service:gpu": ["daemon_scheduling"]}

@@ -258,3 +258,61 @@ def test_email_names_ruled_out_modes_and_cluster_lists_workloads_that_cannot_mov
 
     assert "Ruled out: FARGATE_SPOT (windows_fargate_spot)" in render(notification(workload_verdict), Audience.EMAIL)
     assert "Cannot move: service:gpu (gpu)" in render(notification(cluster), Audience.EMAIL)
+
+
+def test_email_shows_the_recommended_shape_and_each_alternative_with_why_not() -> None:
+    from modeshift.domain.models import Alternative
+
+    verdict = CASES["move_to_fargate"].model_copy(
+        update={
+            "recommended_task_size": {"cpu_units": 512, "memory_mib": 1024},
+            "recommended_architecture": "X86_64",
+            "alternatives": (
+                Alternative(
+                    mode=LaunchMode.FARGATE,
+                    architecture="ARM64",
+                    task_size={"cpu_units": 512, "memory_mib": 1024},
+                    monthly_cost_usd=99.5,
+                    changes_needed=("arm64_image",),
+                    why_not="needs an ARM64 image",
+                ),
+            ),
+        }
+    )
+
+    email = render(notification(verdict), Audience.EMAIL)
+
+    assert "Recommended task: 512 CPU units / 1024 MiB on X86_64" in email
+    assert "Alternative: FARGATE ARM64 512/1024 at $99.50/month — needs an ARM64 image" in email
+
+
+@pytest.mark.parametrize("kind", [WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN])
+def test_switch_steps_register_the_smaller_revision_then_deploy_or_scale_in(kind: WorkloadVerdictKind) -> None:
+    verdict = workload(kind, LaunchMode.EC2, savings=50.0).model_copy(
+        update={
+            "recommended_task_size": {"cpu_units": 512, "memory_mib": 1024},
+            "evidence": {"changes_needed": ["task_size"]},
+        }
+    )
+
+    steps = switch_steps(verdict)
+
+    assert steps[0][0].startswith("Register a revision of api with task cpu 512 and memory 1024")
+    assert steps[0][1] == "aws ecs register-task-definition --cli-input-json file://api-resized.json"
+    last_what, last_command = steps[-1]
+    assert last_command is not None and "--task-definition api" in last_command
+    if kind is WorkloadVerdictKind.SCALE_IN:
+        assert "--desired-count 1" in last_command and "delete it" in last_what
+    else:
+        assert "--desired-count" not in last_command
+
+
+def test_switch_steps_create_a_managed_instances_provider_when_moving_there() -> None:
+    verdict = workload(
+        WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES, LaunchMode.MANAGED_INSTANCES, current=LaunchMode.FARGATE
+    )
+
+    commands = [command or "" for _, command in switch_steps(verdict)]
+
+    assert any("--managed-instances-provider" in command for command in commands)
+    assert any("capacityProvider=<managed-instances-provider>,weight=1" in command for command in commands)

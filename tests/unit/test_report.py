@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modeshift.domain.models import (
+    ACTION_VERDICTS,
     ClusterError,
     ClusterVerdict,
     ClusterVerdictKind,
@@ -28,6 +29,7 @@ _RECOMMENDED_MODE = {
     WorkloadVerdictKind.MOVE_TO_FARGATE: LaunchMode.FARGATE,
     WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT: LaunchMode.FARGATE_SPOT,
     WorkloadVerdictKind.MOVE_TO_EC2: LaunchMode.EC2,
+    WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES: LaunchMode.MANAGED_INSTANCES,
 }
 
 
@@ -44,7 +46,9 @@ def make_workload_verdict(
     recommended_mode = _RECOMMENDED_MODE.get(kind)
     if current_mode is None:
         current_mode = LaunchMode.FARGATE if kind is WorkloadVerdictKind.MOVE_TO_EC2 else LaunchMode.EC2
-    if recommended_mode is None:
+    if kind in (WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN):
+        recommended_mode = current_mode  # same mode, a cheaper shape or fewer tasks
+    elif recommended_mode is None:
         recommended_mode, savings_usd = current_mode, 0.0
     return WorkloadVerdict(
         cluster=cluster,
@@ -199,7 +203,8 @@ _CLUSTER_KINDS = list(ClusterVerdictKind)
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(_KINDS), st.floats(0, 10_000), st.floats(0, 1)),
+        # every action saves something (a verdict that saves nothing is a keep): current ≥ 1, fraction > 0
+        st.tuples(st.sampled_from(_KINDS), st.floats(1, 10_000), st.floats(0.01, 1)),
         max_size=12,
     ),
     st.lists(st.tuples(st.sampled_from(_CLUSTER_KINDS), st.floats(0, 5_000), st.floats(0, 5_000)), max_size=6),
@@ -219,7 +224,7 @@ def test_build_report_totals_equal_moves_plus_tuning_for_any_verdicts(
 
     totals = make_report(workloads, clusters).totals
 
-    moves = sum(w.monthly_savings_usd for w in workloads if w.verdict in _RECOMMENDED_MODE)
+    moves = sum(w.monthly_savings_usd for w in workloads if w.verdict in ACTION_VERDICTS)
     tuning = sum(c.monthly_savings_usd for c in clusters if c.verdict is ClusterVerdictKind.TUNE_CAPACITY)
     assert totals.monthly_savings_usd == pytest.approx(moves + tuning, abs=0.01)
     assert totals.current_monthly_cost_usd - totals.recommended_monthly_cost_usd == pytest.approx(moves, abs=0.02)

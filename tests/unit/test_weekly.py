@@ -261,18 +261,19 @@ def test_weekly_json_carries_the_same_data_when_rendered() -> None:
 
 # --------------------------------------------------------------------------- feasibility on the page
 
-_GPU_BLOCKED = {
+_DAEMON_BLOCKED = {
     "EC2": {"ok": True, "blockers": [], "changes_needed": []},
-    "FARGATE": {"ok": False, "blockers": ["gpu"], "changes_needed": []},
-    "FARGATE_SPOT": {"ok": False, "blockers": ["gpu"], "changes_needed": []},
+    "FARGATE": {"ok": False, "blockers": ["daemon_scheduling"], "changes_needed": []},
+    "FARGATE_SPOT": {"ok": False, "blockers": ["daemon_scheduling"], "changes_needed": []},
+    "MANAGED_INSTANCES": {"ok": False, "blockers": ["daemon_scheduling"], "changes_needed": []},
 }
 
 
 def test_weekly_page_lists_held_workloads_with_their_blocker_when_no_other_mode_can_run_them() -> None:
-    held = workload("inference", WorkloadVerdictKind.KEEP, 700.0).model_copy(
+    held = workload("log-shipper", WorkloadVerdictKind.KEEP, 700.0).model_copy(
         update={
-            "reasons": ("stays on EC2: its container asks for a GPU (or an inference accelerator), which Fargate …",),
-            "evidence": {"feasibility": _GPU_BLOCKED},
+            "reasons": ("stays on EC2: it runs as a DAEMON (one task on every instance it manages), which …",),
+            "evidence": {"feasibility": _DAEMON_BLOCKED},
         }
     )
     plain_keep = workload("orders", WorkloadVerdictKind.KEEP, 400.0)
@@ -280,9 +281,9 @@ def test_weekly_page_lists_held_workloads_with_their_blocker_when_no_other_mode_
     weekly = build_weekly(analysis([held, plain_keep], []))
     page = render_html(weekly)
 
-    assert [(h.workload, h.blockers) for h in weekly.held] == [("inference", ("gpu",))]
-    assert 'id="held-workloads"' in page and "asks for a GPU" in page
-    assert json.loads(render_json(weekly))["held"][0]["blockers"] == ["gpu"]
+    assert [(h.workload, h.blockers) for h in weekly.held] == [("log-shipper", ("daemon_scheduling",))]
+    assert 'id="held-workloads"' in page and "runs as a DAEMON" in page
+    assert json.loads(render_json(weekly))["held"][0]["blockers"] == ["daemon_scheduling"]
 
 
 def test_weekly_page_has_no_held_section_when_every_keep_has_somewhere_to_go() -> None:

@@ -33,6 +33,9 @@ class Settings(BaseModel):
     ec2_spot_discount_pct: float = Field(default=55.0, ge=0, lt=100)
     operator_cost_per_instance_hour_usd: float = Field(default=0.02, ge=0)
     headroom_pct: float = Field(default=0.0, ge=0, lt=100)
+    # right-sizing headroom over the measured peaks (CPU: p99 of per-period max; memory: observed max)
+    cpu_headroom_pct: float = Field(default=20.0, ge=0, le=400)
+    memory_headroom_pct: float = Field(default=20.0, ge=0, le=400)
     allow_fargate_spot: bool = True
     use_price_list_api: bool = False
     # DynamoDB table holding the task ledger (and verdict state, for the deployed app); optional
@@ -72,6 +75,8 @@ class Settings(BaseModel):
             min_savings_usd=self.min_savings_usd,
             min_savings_pct=self.min_savings_pct,
             headroom_pct=self.headroom_pct,
+            cpu_headroom_pct=self.cpu_headroom_pct,
+            memory_headroom_pct=self.memory_headroom_pct,
             allow_fargate_spot=self.allow_fargate_spot,
         )
 

@@ -21,11 +21,11 @@ from modeshift.aws import AwsClients
 from modeshift.config import Settings
 from modeshift.domain.classify import classify_workloads, summarize_cluster_usage
 from modeshift.domain.models import (
+    INSTANCE_MODES,
     ClusterError,
     ClusterInventory,
     ClusterUsage,
     ClusterVerdict,
-    LaunchMode,
     MetricSeries,
     Pattern,
     TaskCountSource,
@@ -142,9 +142,8 @@ def analyze(
             for i in indexes:
                 subject = workloads[i].subject
                 # Self-managed capacity (EC2, or ECS Anywhere) is billed per instance: share it out.
-                on_capacity = subject.mix_fractions().get(LaunchMode.EC2, 0.0) + subject.mix_fractions().get(
-                    LaunchMode.EXTERNAL, 0.0
-                )
+                fractions = subject.mix_fractions()
+                on_capacity = sum(fractions.get(mode, 0.0) for mode in INSTANCE_MODES)
                 if on_capacity <= 0:
                     continue
                 size = subject.task_definition.size()
@@ -270,6 +269,7 @@ def _plan_queries(
                 platform_version=svc.platform_version,
                 load_balanced=svc.load_balanced,
                 cluster_has_ec2_capacity_provider=inv.has_ec2_capacity_provider,
+                cluster_has_managed_instances_provider=bool(inv.managed_instances_providers),
                 current_mix=svc.current_mix,
             )
             w = _Workload(subject)
@@ -294,6 +294,7 @@ def _plan_queries(
                 current_mode=fam.current_mode,
                 desired_count=fam.running_count,
                 cluster_has_ec2_capacity_provider=inv.has_ec2_capacity_provider,
+                cluster_has_managed_instances_provider=bool(inv.managed_instances_providers),
             )
             w = _Workload(subject)
             if inv.container_insights:

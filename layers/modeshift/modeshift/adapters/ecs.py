@@ -64,6 +64,8 @@ def _mode_of_launch_type(launch_type: str) -> LaunchMode:
     # ECS Anywhere: the operator's own hardware, compared with nothing, priced by its per-instance fee.
     if launch_type == "EXTERNAL":
         return LaunchMode.EXTERNAL
+    if launch_type == "MANAGED_INSTANCES":
+        return LaunchMode.MANAGED_INSTANCES
     return LaunchMode.EC2
 
 
@@ -195,6 +197,9 @@ class EcsInventoryReader:
         services = self._services(cluster_name, default_strategy, has_ec2_capacity)
         service_families = {service.task_definition.family for service in services}
         standalone = self._standalone_families(cluster_name, service_families, extra_families, has_ec2_capacity)
+        target, managed = self._capacity_providers(cluster_name, cluster.get("capacityProviders") or ())
+        if managed:
+            services = tuple(self._on_managed_instances(service, managed, default_strategy) for service in services)
         return ClusterInventory(
             name=cluster["clusterName"],
             arn=cluster["clusterArn"],
@@ -204,22 +209,42 @@ class EcsInventoryReader:
             container_instances=container_instances,
             services=services,
             standalone_families=standalone,
-            target_capacity_pct=self._target_capacity(cluster_name, cluster.get("capacityProviders") or ()),
+            target_capacity_pct=target,
+            managed_instances_providers=tuple(sorted(managed)),
         )
 
-    def _target_capacity(self, cluster_name: str, providers: Sequence[str]) -> float | None:
+    @staticmethod
+    def _on_managed_instances(
+        service: ServiceInfo, managed: frozenset[str], default_strategy: Sequence[CapacityProviderStrategyItem]
+    ) -> ServiceInfo:
+        """A service placed through ECS Managed Instances providers runs in that mode, not on self-managed EC2."""
+        strategy = service.capacity_provider_strategy or (() if service.launch_type else tuple(default_strategy))
+        if not any(item.capacity_provider in managed for item in strategy):
+            return service
+        overrides = {name: LaunchMode.MANAGED_INSTANCES for name in managed}
+        mix = mix_by_mode(strategy, service.desired_count, overrides)
+        mode = strategy_mode(strategy, service.desired_count, overrides) or service.current_mode
+        return service.model_copy(
+            update={"current_mode": mode, "current_mix": mix if len([n for n in mix.values() if n > 0]) > 1 else {}}
+        )
+
+    def _capacity_providers(self, cluster_name: str, providers: Sequence[str]) -> tuple[float | None, frozenset[str]]:
         """Managed scaling's target capacity of the cluster's Auto Scaling group providers (the lowest, when
-        several keep headroom), or None when none scales managed. A reader without
-        ecs:DescribeCapacityProviders still analyses the cluster, with the headroom setting instead."""
+        several keep headroom; None when none scales managed), and which providers are ECS Managed Instances.
+        A reader without ecs:DescribeCapacityProviders still analyses the cluster, with the headroom setting
+        instead and every non-Fargate provider read as self-managed EC2."""
         names = [name for name in providers if name not in ("FARGATE", "FARGATE_SPOT")]
         if not names:
-            return None
+            return None, frozenset()
         targets: list[float] = []
+        managed: set[str] = set()
         try:
             for batch in _chunks(names, DESCRIBE_CAPACITY_PROVIDERS_BATCH):
                 with _mapped_errors("ecs:DescribeCapacityProviders", cluster_name):
                     response = self._ecs.describe_capacity_providers(capacityProviders=list(batch))
                 for provider in response.get("capacityProviders", []):
+                    if provider.get("type") == "MANAGED_INSTANCES" or provider.get("managedInstancesProvider"):
+                        managed.add(str(provider.get("name", "")))
                     scaling = (provider.get("autoScalingGroupProvider") or {}).get("managedScaling") or {}
                     if scaling.get("status") == "ENABLED" and scaling.get("targetCapacity") is not None:
                         targets.append(float(scaling["targetCapacity"]))
@@ -228,8 +253,8 @@ class EcsInventoryReader:
                 f"cluster {cluster_name}: cannot read its capacity providers ({exc}); "
                 "tuning uses the headroom setting instead of their target capacity"
             )
-            return None
-        return min(targets) if targets else None
+            return None, frozenset()
+        return (min(targets) if targets else None), frozenset(managed)
 
     def _describe_cluster(self, cluster_name: str) -> dict[str, Any]:
         with _mapped_errors("ecs:DescribeClusters", cluster_name):

@@ -369,6 +369,7 @@ class _Measured:
     cpu_avg: np.ndarray
     cpu_p95: np.ndarray
     cpu_peak_to_median: np.ndarray
+    cpu_max_p99: np.ndarray
     memory_avg: np.ndarray
     memory_max: np.ndarray
     daily: np.ndarray
@@ -397,6 +398,7 @@ def _measure(usages: Sequence[WorkloadUsage], key: _GroupKey) -> _Measured:
         cpu_avg=missing,
         cpu_p95=missing,
         cpu_peak_to_median=missing,
+        cpu_max_p99=missing,
         memory_avg=missing,
         memory_max=missing,
         daily=missing,
@@ -462,6 +464,8 @@ def _measure(usages: Sequence[WorkloadUsage], key: _GroupKey) -> _Measured:
             cpu_max = _stack(usages, "cpu_max_pct")
             ranked_max = _rank_present(cpu_max, np.count_nonzero(~np.isnan(cpu_max), axis=1))
             cpu_max_peak = _quantile(ranked_max, _P99)
+            # only a real per-period Maximum sizes CPU: a percentile of averages would hide the peaks
+            measured.cpu_max_p99 = cpu_max_peak
         else:
             cpu_max_peak = _quantile(ranked_cpu, _P99)
         measured.cpu_peak_to_median = _ratio(cpu_max_peak, _quantile(ranked_cpu, _MEDIAN))
@@ -641,6 +645,7 @@ _ROW_FIELDS = (
     "cpu_avg",
     "cpu_p95",
     "cpu_peak_to_median",
+    "cpu_max_p99",
     "memory_avg",
     "memory_max",
     "daily",
@@ -682,6 +687,7 @@ def _classify_group(usages: Sequence[WorkloadUsage], key: _GroupKey, thresholds:
                 cpu_avg_pct=_opt(row["cpu_avg"]),
                 cpu_p95_pct=_opt(row["cpu_p95"]),
                 cpu_peak_to_median=_opt(row["cpu_peak_to_median"]),
+                cpu_max_p99_pct=_opt(row["cpu_max_p99"]),
                 memory_avg_pct=_opt(row["memory_avg"]),
                 memory_max_pct=_opt(row["memory_max"]),
                 daily_recurrence=_opt(row["daily"]),

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modeshift.domain.models import (
     RECOMMENDABLE_MODES,
+    Architecture,
     LaunchMode,
     TaskDefinitionInfo,
     TaskSize,
@@ -34,10 +35,13 @@ STAYS_ON = "stays on "
 _FARGATE_MODES = frozenset({LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT})
 _SPOT_ONLY = frozenset({LaunchMode.FARGATE_SPOT})
 _EC2_ONLY = frozenset({LaunchMode.EC2})
+_MI_ONLY = frozenset({LaunchMode.MANAGED_INSTANCES})
+_NOT_EC2 = frozenset({LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT, LaunchMode.MANAGED_INSTANCES})
 _ALL = frozenset(RECOMMENDABLE_MODES)
 
 _DIFFERENCES = "AWS: Amazon ECS task definition differences for Fargate"
 _FARGATE_SPOT_DOC = "AWS: Fargate capacity providers (Fargate Spot: Linux only)"
+_MANAGED_INSTANCES_DOC = "AWS: Amazon ECS Managed Instances (task definition parameters, network configuration)"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class FeasibilityFacts:
     platform_version: str | None = None
     load_balanced: bool = False
     cluster_has_ec2_capacity_provider: bool = True
+    cluster_has_managed_instances_provider: bool = False
+    # for candidate-level rules (see `candidate_feasibility`): the shape a candidate would run at
+    target_architecture: Architecture | None = None
+    target_size: TaskSize | None = None
 
     def has(self, parameter: str) -> bool:
         return parameter in self.task_definition.container_parameters
@@ -68,6 +76,13 @@ class Rule:
     words: str
     source: str
     applies: Callable[[FeasibilityFacts], bool]
+    # "mode": decided by the mode alone; "candidate": by the architecture or size a candidate runs at
+    scope: Literal["mode", "candidate"] = "mode"
+    # where one trigger differs by mode (Managed Instances accept networkMode none, Fargate does not)
+    for_mode: Callable[[FeasibilityFacts, LaunchMode], bool] | None = None
+
+    def fires(self, facts: FeasibilityFacts, mode: LaunchMode) -> bool:
+        return mode in self.modes and self.applies(facts) and (self.for_mode is None or self.for_mode(facts, mode))
 
 
 def _network_mode(facts: FeasibilityFacts) -> str:
@@ -105,10 +120,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "daemon_scheduling",
         "blocker",
-        _FARGATE_MODES,
+        _NOT_EC2,
         "service `schedulingStrategy` DAEMON",
-        "it runs as a DAEMON (one task on every instance), a scheduling strategy Fargate does not have",
-        "AWS: Amazon ECS services, daemon scheduling strategy (not supported by Fargate)",
+        "it runs as a DAEMON (one task on every instance it manages), which only its own EC2 capacity offers",
+        "AWS: Amazon ECS services, daemon scheduling strategy (not on Fargate; Managed Instances run daemons "
+        "only as Managed Daemons with their own definitions)",
         lambda f: f.daemon,
     ),
     Rule(
@@ -285,12 +301,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "network_mode_awsvpc",
         "change",
-        _FARGATE_MODES,
+        _NOT_EC2,
         "`networkMode` bridge, none or unset",
         "register a revision with networkMode awsvpc (each task gets its own network interface; a load "
         "balancer's target group must use target type ip)",
-        _DIFFERENCES,
+        _DIFFERENCES + "; " + _MANAGED_INSTANCES_DOC + " (awsvpc, host or none)",
         lambda f: _network_mode(f) not in ("awsvpc", "host"),
+        for_mode=lambda f, mode: not (mode is LaunchMode.MANAGED_INSTANCES and _network_mode(f) == "none"),
     ),
     Rule(
         "drop_container_links",
@@ -338,6 +355,34 @@ RULES: tuple[Rule, ...] = (
         lambda f: f.task_definition.architecture.value == "arm64" and _pinned_below_1_4(f),
     ),
     Rule(
+        "windows_managed_instances",
+        "blocker",
+        _MI_ONLY,
+        "Windows task",
+        "ECS Managed Instances run Linux tasks only",
+        _MANAGED_INSTANCES_DOC,
+        lambda f: f.task_definition.is_windows,
+    ),
+    Rule(
+        "requires_compatibilities_managed_instances",
+        "change",
+        _MI_ONLY,
+        "`requiresCompatibilities` without MANAGED_INSTANCES",
+        "register the task definition with MANAGED_INSTANCES in requiresCompatibilities",
+        _MANAGED_INSTANCES_DOC,
+        lambda f: "MANAGED_INSTANCES" not in f.task_definition.requires_compatibilities,
+    ),
+    Rule(
+        "managed_instances_capacity_provider",
+        "change",
+        _MI_ONLY,
+        "cluster without a Managed Instances capacity provider",
+        "create a Managed Instances capacity provider for the cluster (instance requirements, subnets, "
+        "security groups)",
+        _MANAGED_INSTANCES_DOC,
+        lambda f: not f.cluster_has_managed_instances_provider,
+    ),
+    Rule(
         "ec2_capacity_provider",
         "change",
         _EC2_ONLY,
@@ -354,6 +399,42 @@ RULES: tuple[Rule, ...] = (
         "register the task definition with EC2 in requiresCompatibilities",
         "AWS: Amazon ECS task definition parameters (requiresCompatibilities)",
         lambda f: bool(f.task_definition.compatibilities) and "EC2" not in f.task_definition.compatibilities,
+    ),
+    Rule(
+        "windows_arm64",
+        "blocker",
+        _ALL,
+        "ARM64 candidate for a Windows task",
+        "Windows containers run on x86_64 only",
+        "AWS: Amazon ECS task definition parameters (runtimePlatform: Windows is X86_64 only)",
+        lambda f: f.target_architecture is Architecture.ARM64 and f.task_definition.is_windows,
+        scope="candidate",
+    ),
+    Rule(
+        "arm64_image",
+        "change",
+        _ALL,
+        "ARM64 (Graviton) candidate for an x86_64 task definition",
+        "build and push an ARM64 (or multi-architecture) image and set runtimePlatform.cpuArchitecture ARM64",
+        "AWS: Graviton on Amazon ECS (runtimePlatform.cpuArchitecture)",
+        lambda f: (
+            f.target_architecture is Architecture.ARM64 and f.task_definition.architecture is not Architecture.ARM64
+        ),
+        scope="candidate",
+    ),
+    Rule(
+        "task_size",
+        "change",
+        _ALL,
+        "a candidate at another cpu/memory than today",
+        "register a revision with the recommended task cpu and memory",
+        "modeshift right-sizing (README: Right size)",
+        lambda f: (
+            f.target_size is not None
+            and f.size is not None
+            and (f.target_size.cpu_units, f.target_size.memory_mib) != (f.size.cpu_units, f.size.memory_mib)
+        ),
+        scope="candidate",
     ),
 )
 
@@ -373,15 +454,37 @@ class ModeFeasibility(BaseModel):
 def assess_feasibility(facts: FeasibilityFacts) -> dict[LaunchMode, ModeFeasibility]:
     """Every recommendable mode with its blockers and changes; the mode a workload runs on today needs none."""
     out: dict[LaunchMode, ModeFeasibility] = {}
-    fired = [rule for rule in RULES if rule.applies(facts)]
     for mode in RECOMMENDABLE_MODES:
         if mode is facts.current_mode:
             out[mode] = ModeFeasibility(ok=True)
             continue
-        blockers = tuple(r.code for r in fired if r.kind == "blocker" and mode in r.modes)
-        changes = tuple(r.code for r in fired if r.kind == "change" and mode in r.modes)
+        fired = [rule for rule in RULES if rule.scope == "mode" and rule.fires(facts, mode)]
+        blockers = tuple(r.code for r in fired if r.kind == "blocker")
+        changes = tuple(r.code for r in fired if r.kind == "change")
         out[mode] = ModeFeasibility(ok=not blockers, blockers=blockers, changes_needed=changes)
     return out
+
+
+def candidate_feasibility(
+    facts: FeasibilityFacts,
+    by_mode: Mapping[LaunchMode, ModeFeasibility],
+    mode: LaunchMode,
+    architecture: Architecture,
+    size: TaskSize | None,
+) -> ModeFeasibility:
+    """One candidate (mode × architecture × size): its mode's feasibility plus what the shape itself needs."""
+    shaped = FeasibilityFacts(
+        task_definition=facts.task_definition,
+        size=facts.size,
+        current_mode=facts.current_mode,
+        target_architecture=architecture,
+        target_size=size,
+    )
+    fired = [rule for rule in RULES if rule.scope == "candidate" and rule.fires(shaped, mode)]
+    base = by_mode.get(mode, ModeFeasibility(ok=True))
+    blockers = base.blockers + tuple(r.code for r in fired if r.kind == "blocker")
+    changes = base.changes_needed + tuple(r.code for r in fired if r.kind == "change")
+    return ModeFeasibility(ok=not blockers, blockers=blockers, changes_needed=changes)
 
 
 def feasibility_evidence(feasibility: Mapping[LaunchMode, ModeFeasibility]) -> dict[str, dict[str, object]]:
@@ -404,6 +507,7 @@ def mode_words(mode: LaunchMode) -> str:
         LaunchMode.FARGATE: "Fargate",
         LaunchMode.FARGATE_SPOT: "Fargate Spot",
         LaunchMode.EXTERNAL: "ECS Anywhere",
+        LaunchMode.MANAGED_INSTANCES: "ECS Managed Instances",
     }[mode]
 
 
@@ -426,6 +530,8 @@ def readme_table() -> str:
     ]
     for rule in RULES:
         modes = ", ".join(m.value for m in RECOMMENDABLE_MODES if m in rule.modes)
+        if rule.scope == "candidate":
+            modes = "any candidate with that shape"
         kind = "blocks" if rule.kind == "blocker" else "needs change"
         lines.append(f"| `{rule.code}` | {kind} | {rule.trigger} | {modes} | {rule.source} |")
     return "\n".join(lines)

@@ -24,10 +24,14 @@ class LaunchMode(StrEnum):
     FARGATE_SPOT = "FARGATE_SPOT"
     # ECS Anywhere: the operator's own hardware, registered as `mi-…` instances. Never recommended.
     EXTERNAL = "EXTERNAL"
+    # ECS Managed Instances: EC2 instances AWS provisions, patches and scales, for the instance price + a fee.
+    MANAGED_INSTANCES = "MANAGED_INSTANCES"
 
 
 # The modes a verdict may recommend (EXTERNAL is only ever where a workload already is).
-RECOMMENDABLE_MODES = (LaunchMode.EC2, LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT)
+RECOMMENDABLE_MODES = (LaunchMode.EC2, LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT, LaunchMode.MANAGED_INSTANCES)
+# Modes billed per instance: a workload there pays a share of its cluster's instances.
+INSTANCE_MODES = (LaunchMode.EC2, LaunchMode.EXTERNAL, LaunchMode.MANAGED_INSTANCES)
 
 
 class Goal(StrEnum):
@@ -54,7 +58,25 @@ class WorkloadVerdictKind(StrEnum):
     MOVE_TO_FARGATE = "move_to_fargate"
     MOVE_TO_FARGATE_SPOT = "move_to_fargate_spot"
     MOVE_TO_EC2 = "move_to_ec2"
+    MOVE_TO_MANAGED_INSTANCES = "move_to_managed_instances"
+    # same launch mode, a cheaper task shape: a smaller size and/or ARM64 (Graviton)
+    RIGHTSIZE = "rightsize"
+    # idle: what its idle capacity costs, down to one task of the smallest size that holds it
+    SCALE_IN = "scale_in"
     INSUFFICIENT_DATA = "insufficient_data"
+
+
+# Verdicts that change the launch mode.
+MOVE_VERDICTS = frozenset(
+    {
+        WorkloadVerdictKind.MOVE_TO_FARGATE,
+        WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
+        WorkloadVerdictKind.MOVE_TO_EC2,
+        WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES,
+    }
+)
+# Verdicts that are an action with a saving (a move, a resize or a scale-in).
+ACTION_VERDICTS = MOVE_VERDICTS | {WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN}
 
 
 class ClusterVerdictKind(StrEnum):
@@ -204,6 +226,8 @@ class ClusterInventory(_Model):
     # managed scaling's targetCapacity of the cluster's EC2 capacity providers (lowest when several);
     # None when no provider uses managed scaling
     target_capacity_pct: float | None = None
+    # capacity providers of type MANAGED_INSTANCES (ECS Managed Instances)
+    managed_instances_providers: tuple[str, ...] = ()
 
     @property
     def has_ec2_capacity(self) -> bool:
@@ -212,8 +236,15 @@ class ClusterInventory(_Model):
     @property
     def has_ec2_capacity_provider(self) -> bool:
         """Whether tasks could be placed on EC2 here without creating capacity first."""
-        own = [p for p in self.capacity_providers if p not in ("FARGATE", "FARGATE_SPOT")]
-        return bool(own) or any(not i.external for i in self.container_instances)
+        own = [
+            p
+            for p in self.capacity_providers
+            if p not in ("FARGATE", "FARGATE_SPOT") and p not in self.managed_instances_providers
+        ]
+        return bool(own) or any(
+            not i.external and i.capacity_provider_name not in self.managed_instances_providers
+            for i in self.container_instances
+        )
 
 
 # --------------------------------------------------------------------------- usage
@@ -294,6 +325,8 @@ class WorkloadFeatures(_Model):
     cpu_peak_to_median: float | None = None
     memory_avg_pct: float | None = None
     memory_max_pct: float | None = None
+    # p99 of the per-period CPU Maximum (percent of the task's CPU): what right-sizing holds CPU to
+    cpu_max_p99_pct: float | None = None
     daily_recurrence: float | None = None
     hourly_recurrence: float | None = None
     reasons: tuple[str, ...] = ()
@@ -330,6 +363,25 @@ def clamp01(value: float) -> float:
     return max(0.0, min(1.0, value))
 
 
+CpuArchitectureName = Literal["X86_64", "ARM64"]
+
+
+def architecture_name(architecture: Architecture) -> CpuArchitectureName:
+    """The task definition's spelling (`runtimePlatform.cpuArchitecture`) of an architecture."""
+    return "ARM64" if architecture is Architecture.ARM64 else "X86_64"
+
+
+class Alternative(_Model):
+    """A candidate the verdict did not choose, with what it would cost and why not (in words)."""
+
+    mode: LaunchMode
+    architecture: CpuArchitectureName
+    task_size: dict[str, int]
+    monthly_cost_usd: float = Field(ge=0)
+    changes_needed: tuple[str, ...] = ()
+    why_not: str
+
+
 class WorkloadVerdict(_Model):
     cluster: str
     workload: str
@@ -348,6 +400,11 @@ class WorkloadVerdict(_Model):
     evidence: dict[str, Any] = Field(default_factory=dict)
     # tasks per mode today (a capacity-provider strategy can split a service); {} when unknown
     current_mix: dict[LaunchMode, int] = Field(default_factory=dict)
+    # the task shape the recommendation is priced at ({cpu_units, memory_mib}); None when unsized
+    recommended_task_size: dict[str, int] | None = None
+    recommended_architecture: CpuArchitectureName | None = None
+    # the next best candidates (up to 3), cheapest first
+    alternatives: tuple[Alternative, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkloadVerdict:
@@ -360,6 +417,17 @@ class WorkloadVerdict(_Model):
             raise ValueError(
                 f"monthly_savings_usd {self.monthly_savings_usd} is not current − recommended ({expected:.2f})"
             )
+        kind = self.verdict
+        if kind in (WorkloadVerdictKind.KEEP, WorkloadVerdictKind.INSUFFICIENT_DATA):
+            if self.recommended_mode is not self.current_mode or self.monthly_savings_usd != 0:
+                raise ValueError(f"a {kind.value} verdict recommends the current mode and saves nothing")
+        elif kind in (WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN):
+            if self.recommended_mode is not self.current_mode or self.monthly_savings_usd <= 0:
+                raise ValueError(f"a {kind.value} verdict keeps the mode and saves money")
+        elif self.recommended_mode is self.current_mode or self.monthly_savings_usd <= 0:
+            raise ValueError(f"a {kind.value} verdict changes the mode and saves money")
+        elif kind.value != f"move_to_{self.recommended_mode.value.lower()}":
+            raise ValueError(f"a {kind.value} verdict cannot recommend {self.recommended_mode.value}")
         if self.recommended_mode is not self.current_mode:
             if self.recommended_mode not in RECOMMENDABLE_MODES:
                 raise ValueError(f"{self.recommended_mode.value} is never a recommendation")

@@ -47,6 +47,9 @@ class PolicyOptions(BaseModel):
     # capacity kept free across an EC2 fleet, percent: 100 − the capacity provider's target capacity
     # (ECS managed scaling defaults to a target of 100 %, hence 0)
     headroom_pct: float = Field(default=0.0, ge=0, lt=100)
+    # right-sizing headroom above the measured peaks (CPU: p99 of per-period max; memory: observed max)
+    cpu_headroom_pct: float = Field(default=20.0, ge=0, le=400)
+    memory_headroom_pct: float = Field(default=20.0, ge=0, le=400)
     # a workload reserving fewer vCPUs than this on average is "small"
     small_workload_vcpu: float = Field(default=2.0, ge=0)
     # a steady workload reserving at least this many vCPUs on average is "large"

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from modeshift.domain.models import Architecture, PriceQuote, TaskSize
+from modeshift.domain.models import HOURS_PER_MONTH, Architecture, PriceQuote, TaskSize
 from modeshift.domain.pricing import PriceCatalog, ec2_monthly_cost
 from modeshift.errors import PriceNotFoundError
 
@@ -164,30 +164,46 @@ def cheapest_plan(
     lower hourly price, then the type name. None when no candidate is priced or fits.
     """
     names = catalog.ec2_types(region, architecture) if candidate_types is None else candidate_types
-    plans: list[PackingPlan] = []
+    if not 0 <= headroom_pct < 100:
+        raise ValueError(f"headroom_pct must be in [0, 100), got {headroom_pct}")
+    usable = 1 - headroom_pct / 100
+    operator_hour = operator_cost_per_instance_hour_usd * operator_weight
+    prices = catalog.regions.get(region)
+    # Rank every type on the numbers alone; only the winner is built as a full plan with its arithmetic
+    # (the ranking key is exactly the one a list of full plans would be sorted by).
+    best: tuple[float, int, float, str] | None = None
     for instance_type in dict.fromkeys(names):
         shape = catalog.instance_shape(instance_type)
-        if shape is None or shape.architecture != architecture:
+        if shape is None or shape.architecture != architecture or prices is None:
             continue
-        if not catalog.has_ec2_price(region, instance_type):
+        hourly = prices.ec2_on_demand.get(instance_type)
+        if hourly is None:
             continue
-        plan = plan_for(
-            task,
-            peak_tasks,
-            instance_type,
-            catalog,
-            region,
-            headroom_pct=headroom_pct,
-            discount_pct=discount_pct,
-            operator_cost_per_instance_hour_usd=operator_cost_per_instance_hour_usd,
-            operator_weight=operator_weight,
-            observed_registered_memory=observed_registered_memory,
-        )
-        if plan is not None:
-            plans.append(plan)
-    if not plans:
+        observed = (observed_registered_memory or {}).get(instance_type)
+        memory_mib, _ = registered_memory_mib(shape.memory_mib, observed)
+        fit = instance_fit(task, shape.cpu_units, memory_mib, 0.0).tasks
+        if fit == 0:
+            continue
+        packed = max(math.ceil(peak_tasks / fit - _EPSILON), 0)
+        instances = max(math.ceil(packed / usable - _EPSILON), 0)
+        monthly = instances * (hourly * (1 - discount_pct / 100) + operator_hour) * HOURS_PER_MONTH
+        key = (monthly, instances, hourly, instance_type)
+        if best is None or key < best:
+            best = key
+    if best is None:
         return None
-    return min(plans, key=lambda p: (p.monthly.monthly_cost_usd, p.instances, p.hourly_usd, p.instance_type))
+    return plan_for(
+        task,
+        peak_tasks,
+        best[3],
+        catalog,
+        region,
+        headroom_pct=headroom_pct,
+        discount_pct=discount_pct,
+        operator_cost_per_instance_hour_usd=operator_cost_per_instance_hour_usd,
+        operator_weight=operator_weight,
+        observed_registered_memory=observed_registered_memory,
+    )
 
 
 __all__ = [

@@ -8,6 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeshift.domain.candidates import (
+    Candidate,
+    Ec2Share,
+    PricingContext,
+    ShapeCosts,
+    enumerate_candidates,
+    price_shape,
+)
 from modeshift.domain.classify import ClusterUsageSummary
 from modeshift.domain.feasibility import (
     FeasibilityFacts,
@@ -20,6 +28,10 @@ from modeshift.domain.feasibility import (
 )
 from modeshift.domain.models import (
     HOURS_PER_MONTH,
+    INSTANCE_MODES,
+    RECOMMENDABLE_MODES,
+    Alternative,
+    Architecture,
     ClusterInventory,
     ClusterVerdict,
     ClusterVerdictKind,
@@ -32,21 +44,18 @@ from modeshift.domain.models import (
     WorkloadFeatures,
     WorkloadVerdict,
     WorkloadVerdictKind,
+    architecture_name,
     clamp01,
     round_usd,
 )
 from modeshift.domain.options import PolicyOptions
-from modeshift.domain.packing import PackingPlan, cheapest_plan, plan_for
-from modeshift.domain.pricing import (
-    PriceCatalog,
-    TaskTooLargeForFargateError,
-    ec2_monthly_cost,
-    fargate_monthly_cost,
-    fargate_size,
-)
+from modeshift.domain.pricing import TaskTooLargeForFargateError, fargate_monthly_cost, fargate_size
+from modeshift.domain.sizing import Need, measured_need, size_for_mode
 from modeshift.errors import PriceNotFoundError
 
 INTERRUPTIBLE_TAG = "modeshift:interruptible"
+# `modeshift:arm64=ready` on a service says its image runs on ARM64 (Graviton): only then is ARM recommended.
+ARM64_TAG = "modeshift:arm64"
 # How ECS Anywhere (`mi-…`) instances are named among a cluster's instance types.
 ECS_ANYWHERE_TYPE = "ecs-anywhere"
 _TRUE = {"true", "yes", "1"}
@@ -70,6 +79,7 @@ class WorkloadSubject:
     platform_version: str | None = None
     load_balanced: bool = False
     cluster_has_ec2_capacity_provider: bool = True
+    cluster_has_managed_instances_provider: bool = False
     # tasks per mode today when a strategy splits the workload across modes; {} = all on current_mode
     current_mix: Mapping[LaunchMode, int] = field(default_factory=dict)
 
@@ -87,6 +97,7 @@ class WorkloadSubject:
             platform_version=self.platform_version,
             load_balanced=self.load_balanced,
             cluster_has_ec2_capacity_provider=self.cluster_has_ec2_capacity_provider,
+            cluster_has_managed_instances_provider=self.cluster_has_managed_instances_provider,
         )
 
     def mix_fractions(self) -> dict[LaunchMode, float]:
@@ -95,22 +106,6 @@ class WorkloadSubject:
         if total <= 0 or len([n for n in self.current_mix.values() if n > 0]) < 2:
             return {self.current_mode: 1.0}
         return {mode: n / total for mode, n in self.current_mix.items() if n > 0}
-
-
-@dataclass(frozen=True)
-class PricingContext:
-    catalog: PriceCatalog
-    region: str
-    # registered memory seen on container instances, by instance type (packing uses it, not nominal)
-    observed_registered_memory_mib: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Ec2Share:
-    """A workload's share of its EC2 cluster's bill, and the instance type it would pack onto."""
-
-    quote: PriceQuote
-    instance_type: str | None
 
 
 @dataclass(frozen=True)
@@ -200,6 +195,8 @@ def assess_cluster(
     spot_factor = 1.0 - options.ec2_spot_discount_pct / 100.0
     discount_factor = 1.0 - options.ec2_discount_pct / 100.0
     anywhere_fee = prices.catalog.ecs_anywhere_instance_hour_usd
+    managed_fees = 0.0
+    unknown_fees: set[str] = set()
     for instance in inventory.container_instances:
         instance_type = ECS_ANYWHERE_TYPE if instance.external else instance.instance_type or "unknown"
         types[instance_type] += 1
@@ -216,6 +213,14 @@ def assess_cluster(
             continue
         factor = spot_factor if instance.lifecycle == "spot" else discount_factor
         compute += hourly * factor * HOURS_PER_MONTH
+        if instance.capacity_provider_name in inventory.managed_instances_providers:
+            fee = prices.catalog.regions.get(prices.region)
+            fee_usd = fee.managed_instances_fee.get(instance_type) if fee is not None else None
+            if fee_usd is None:
+                unknown_fees.add(instance_type)
+            else:
+                managed_fees += fee_usd * HOURS_PER_MONTH
+    compute += managed_fees
     for instance_type, count in sorted(types.items()):
         if instance_type == ECS_ANYWHERE_TYPE and anywhere_fee is not None:
             lines.append(
@@ -230,6 +235,13 @@ def assess_cluster(
         lines.append(
             f"{count} × {instance_type} at {_usd(hourly)}/h × {HOURS_PER_MONTH:g} h"
             f" × (1 − {options.ec2_discount_pct:g}% discount; Spot instances − {options.ec2_spot_discount_pct:g}%)"
+        )
+    if managed_fees:
+        lines.append(f"ECS Managed Instances management fees: {_usd(managed_fees)}/month")
+    if unknown_fees:
+        lines.append(
+            f"no ECS Managed Instances fee in the catalog for {', '.join(sorted(unknown_fees))}: fee left out "
+            "(MODESHIFT_USE_PRICE_LIST_API=true reads it)"
         )
     instance_count = len(inventory.container_instances)
     operator = (
@@ -333,6 +345,7 @@ def allocate_cluster_cost(assessment: ClusterAssessment, reservations: Mapping[s
         shares[workload] = Ec2Share(
             quote=PriceQuote(monthly_cost_usd=cost, arithmetic=arithmetic),
             instance_type=assessment.dominant_instance_type,
+            binding_resource=assessment.binding_resource,
         )
     return shares
 
@@ -340,121 +353,57 @@ def allocate_cluster_cost(assessment: ClusterAssessment, reservations: Mapping[s
 # --------------------------------------------------------------------------- workloads
 
 
+# A keep forced by feasibility rests on the task definition, not on usage data.
+_BLOCKED_CONFIDENCE = 0.9
+# Scaling an idle service in rests on a CPU figure alone: never claim more certainty than this.
+_SCALE_IN_MAX_CONFIDENCE = 0.6
+_FARGATE_MODES = (LaunchMode.FARGATE, LaunchMode.FARGATE_SPOT)
+
+
 @dataclass
-class _Costs:
-    fargate: PriceQuote | None = None
-    fargate_spot: PriceQuote | None = None
-    ec2_current_share: PriceQuote | None = None
-    ec2_packed: PriceQuote | None = None
-    ec2_plan: PackingPlan | None = None
-    fargate_size: TaskSize | None = None
-    notes: list[str] = field(default_factory=list)
+class _Case:
+    """Everything one workload's judgement reads, gathered once (the steps below share it)."""
 
-    def as_evidence(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for name, quote in (
-            ("fargate", self.fargate),
-            ("fargate_spot", self.fargate_spot),
-            ("ec2_current_share", self.ec2_current_share),
-            ("ec2_packed", self.ec2_packed),
-        ):
-            if quote is not None:
-                out[name] = {
-                    "monthly_cost_usd": round_usd(quote.monthly_cost_usd),
-                    "arithmetic": quote.arithmetic,
-                }
-        if self.fargate_size is not None:
-            out["fargate_task_size"] = {
-                "cpu_units": self.fargate_size.cpu_units,
-                "memory_mib": self.fargate_size.memory_mib,
-            }
-        if self.ec2_plan is not None:
-            out["ec2_packing"] = {
-                "instance_type": self.ec2_plan.instance_type,
-                "tasks_per_instance": self.ec2_plan.tasks_per_instance,
-                "binding_resource": self.ec2_plan.binding_resource,
-                "registered_memory_mib": self.ec2_plan.registered_memory_mib,
-                "registered_memory_estimated": self.ec2_plan.memory_estimated,
-            }
-        if self.notes:
-            out["notes"] = list(self.notes)
-        return out
+    subject: WorkloadSubject
+    features: WorkloadFeatures
+    size: TaskSize
+    prices: PricingContext
+    options: PolicyOptions
+    ec2_share: Ec2Share | None
+    feasibility: dict[LaunchMode, ModeFeasibility]
+    costs: ShapeCosts
+    current: PriceQuote
+    avg_vcpu: float
+    tolerant: bool
+    reasons: list[str]
+    evidence: dict[str, object]
+    penalties: float
+
+    @property
+    def large_steady(self) -> bool:
+        return self.features.pattern is Pattern.STEADY and self.avg_vcpu >= self.options.large_workload_vcpu
 
 
-def _price_options(
-    subject: WorkloadSubject,
-    size: TaskSize,
-    features: WorkloadFeatures,
-    prices: PricingContext,
-    options: PolicyOptions,
-    ec2_share: Ec2Share | None,
-) -> _Costs:
-    costs = _Costs()
-    avg_tasks = features.avg_tasks or 0.0
-    peak_tasks = features.peak_tasks or 0.0
-    arch = subject.task_definition.architecture
-    if subject.task_definition.is_windows:
-        # Windows Fargate bills differently (OS licence, 1/2/4 vCPU only) and the catalog holds no
-        # such rates: no figure is better than a Linux one three times too low.
-        costs.notes.append("Windows on Fargate is not in the price catalog: Fargate options not priced")
-    else:
-        try:
-            costs.fargate_size = fargate_size(size.cpu_units, size.memory_mib)
-        except TaskTooLargeForFargateError as exc:
-            costs.notes.append(f"no Fargate size fits this task: {exc}")
-    if costs.fargate_size is not None:
-        try:
-            rates = prices.catalog.fargate_rates(prices.region, arch)
-            costs.fargate = fargate_monthly_cost(
-                costs.fargate_size, rates, avg_tasks, options.fargate_discount_pct, label="Fargate"
-            )
-        except PriceNotFoundError as exc:
-            costs.notes.append(str(exc))
-        try:
-            spot_rates = prices.catalog.fargate_rates(prices.region, arch, spot=True)
-            # Savings Plans do not cover Spot, so the Fargate discount does not apply to it.
-            costs.fargate_spot = fargate_monthly_cost(
-                costs.fargate_size, spot_rates, avg_tasks, 0.0, label="Fargate Spot"
-            )
-        except PriceNotFoundError as exc:
-            costs.notes.append(str(exc))
-    if ec2_share is not None:
-        costs.ec2_current_share = ec2_share.quote
-    # The EC2 option: the workload packed on its cluster's type (EC2 now) or the cheapest type (Fargate now).
-    common: dict[str, Any] = {
-        "headroom_pct": options.headroom_pct,
-        "discount_pct": options.ec2_discount_pct,
-        "operator_cost_per_instance_hour_usd": options.operator_cost_per_instance_hour_usd,
-        "operator_weight": options.operator_cost_weight,
-        "observed_registered_memory": dict(prices.observed_registered_memory_mib),
-    }
-    plan: PackingPlan | None = None
-    if peak_tasks > 0 and not subject.task_definition.is_windows:
-        if ec2_share is not None and ec2_share.instance_type:
-            try:
-                plan = plan_for(size, peak_tasks, ec2_share.instance_type, prices.catalog, prices.region, **common)
-            except PriceNotFoundError as exc:
-                costs.notes.append(str(exc))
-        if plan is None:
-            # Burstable T types would need CPU credits a steady load burns through: not candidates.
-            candidates = [t for t in prices.catalog.ec2_types(prices.region, arch) if not t.startswith("t")]
-            plan = cheapest_plan(size, peak_tasks, prices.catalog, prices.region, arch, candidates, **common)
-    if plan is not None:
-        costs.ec2_plan = plan
-        if ec2_share is not None:
-            # On a shared cluster a workload pays for the fraction of instances its peak occupies.
-            instances = plan.instances_exact
-            costs.ec2_packed = ec2_monthly_cost(
-                plan.instance_type,
-                plan.hourly_usd,
-                instances,
-                options.ec2_discount_pct,
-                options.operator_cost_per_instance_hour_usd,
-                options.operator_cost_weight,
-            )
-        else:
-            costs.ec2_packed = plan.monthly
-    return costs
+@dataclass(frozen=True)
+class _Decision:
+    """The decision table's answer at today's task shape: what to do, on which mode, at what cost."""
+
+    kind: WorkloadVerdictKind
+    mode: LaunchMode
+    target: PriceQuote
+    confidence: float
+
+
+def _accelerated(subject: WorkloadSubject) -> bool:
+    td = subject.task_definition
+    return td.gpu_count > 0 or td.inference_accelerator_count > 0
+
+
+def arm64_ready(subject: WorkloadSubject) -> bool:
+    """Whether the workload's image is known to run on ARM64: it does today, or its owner tagged it ready."""
+    if subject.task_definition.architecture is Architecture.ARM64:
+        return True
+    return subject.tags.get(ARM64_TAG, "").strip().lower() in ("ready", *_TRUE)
 
 
 def advise_workload(
@@ -464,7 +413,7 @@ def advise_workload(
     options: PolicyOptions,
     ec2_share: Ec2Share | None = None,
 ) -> WorkloadVerdict:
-    """Apply the decision table to one workload and return its costed verdict."""
+    """Apply the decision table to one workload, then choose the cheapest shape the chosen mode allows."""
     size = subject.task_definition.size()
     evidence: dict[str, object] = {
         "features": features.model_dump(mode="json"),
@@ -503,13 +452,12 @@ def advise_workload(
             f"sized from its containers ({size.cpu_units} CPU units, {size.memory_mib} MiB): "
             "the task definition sets no task-level cpu/memory"
         )
-
     if features.pattern is Pattern.INSUFFICIENT_DATA:
         # No usage to measure: price today's desired count so the bill is visible, and say it is an estimate.
         estimate = features.model_copy(
             update={"avg_tasks": float(subject.desired_count), "peak_tasks": float(subject.desired_count)}
         )
-        snapshot = _current_quote(subject, _price_options(subject, size, estimate, prices, options, ec2_share))
+        snapshot = _current_quote(subject, _price_today(subject, size, estimate, prices, options, ec2_share))
         if snapshot is not None:
             snapshot = PriceQuote(
                 monthly_cost_usd=snapshot.monthly_cost_usd,
@@ -540,7 +488,7 @@ def advise_workload(
             confidence=round(clamp01(0.1 + 0.2 * features.coverage), 2),
         )
 
-    costs = _price_options(subject, size, features, prices, options, ec2_share)
+    costs = _price_today(subject, size, features, prices, options, ec2_share)
     evidence["costs_by_mode"] = costs.as_evidence()
     tolerant, tolerance_reason = interruption_tolerance(subject, features)
     evidence["interruption_tolerant"] = tolerant
@@ -587,56 +535,68 @@ def advise_workload(
 
     avg_vcpu = (features.avg_tasks or 0.0) * size.vcpu
     evidence["avg_reserved_vcpu"] = round(avg_vcpu, 3)
+    case = _Case(
+        subject=subject,
+        features=features,
+        size=size,
+        prices=prices,
+        options=options,
+        ec2_share=ec2_share,
+        feasibility=feasibility,
+        costs=costs,
+        current=current_quote,
+        avg_vcpu=avg_vcpu,
+        tolerant=tolerant,
+        reasons=reasons,
+        evidence=evidence,
+        penalties=penalties,
+    )
+    need = measured_need(size, features, options.cpu_headroom_pct, options.memory_headroom_pct)
+    if need is not None:
+        evidence["right_size"] = {
+            "cpu_units_needed": round(need.cpu_units),
+            "memory_mib_needed": round(need.memory_mib),
+            "arithmetic": need.arithmetic,
+        }
     if features.pattern is Pattern.IDLE:
-        reasons.append(
-            "idle: it reserves capacity but barely uses it; the lever is scaling it in or removing it, "
-            "not its launch mode"
-        )
-        return _keep(subject, features, current_quote, reasons, evidence, penalties)
+        return _scale_in(case, need)
+    from_fargate = subject.current_mode in _FARGATE_MODES
+    decision = _advise_from_fargate(case) if from_fargate else _advise_from_ec2(case)
+    return _finish(case, decision, need)
 
-    if subject.current_mode is LaunchMode.EC2:
-        return _advise_from_ec2(
-            subject,
-            features,
-            costs,
-            current_quote,
-            avg_vcpu,
-            tolerant,
-            options,
-            reasons,
-            evidence,
-            penalties,
-            feasibility,
-        )
-    return _advise_from_fargate(
-        subject,
-        features,
-        costs,
-        current_quote,
-        avg_vcpu,
-        tolerant,
-        options,
-        reasons,
-        evidence,
-        penalties,
-        feasibility,
+
+def _price_today(
+    subject: WorkloadSubject,
+    size: TaskSize,
+    features: WorkloadFeatures,
+    prices: PricingContext,
+    options: PolicyOptions,
+    ec2_share: Ec2Share | None,
+) -> ShapeCosts:
+    """Every mode's cost at the shape the workload runs at today."""
+    return price_shape(
+        size,
+        subject.task_definition.architecture,
+        is_windows=subject.task_definition.is_windows,
+        accelerated=_accelerated(subject),
+        features=features,
+        prices=prices,
+        options=options,
+        ec2_share=ec2_share,
+        today=True,
     )
 
 
-# A keep forced by feasibility rests on the task definition, not on usage data.
-_BLOCKED_CONFIDENCE = 0.9
-
-
-def _mode_quote(mode: LaunchMode, costs: _Costs) -> PriceQuote | None:
-    if mode in (LaunchMode.EC2, LaunchMode.EXTERNAL):
-        # self-managed capacity (EC2 or ECS Anywhere): the workload's share of its cluster's bill
+def _mode_quote(mode: LaunchMode, costs: ShapeCosts) -> PriceQuote | None:
+    if mode in INSTANCE_MODES:
+        # capacity billed per instance (EC2, ECS Anywhere, Managed Instances): the share of the cluster's bill
         return costs.ec2_current_share
     if mode is LaunchMode.FARGATE_SPOT:
         return costs.fargate_spot
     return costs.fargate
 
 
-def _current_quote(subject: WorkloadSubject, costs: _Costs) -> PriceQuote | None:
+def _current_quote(subject: WorkloadSubject, costs: ShapeCosts) -> PriceQuote | None:
     """Today's cost; a strategy that splits tasks across modes is priced part by part."""
     fractions = subject.mix_fractions()
     if len(fractions) == 1:
@@ -648,7 +608,7 @@ def _current_quote(subject: WorkloadSubject, costs: _Costs) -> PriceQuote | None
         if quote is None:
             return None
         tasks = subject.current_mix.get(mode, 0)
-        if mode is LaunchMode.EC2:
+        if mode in INSTANCE_MODES:
             # the EC2 share was allocated on the EC2 tasks' reservation alone
             amount = quote.monthly_cost_usd
             parts.append(f"{tasks} {mode.value} task(s): {quote.arithmetic}")
@@ -676,34 +636,58 @@ def _blockers_reason(feasibility: Mapping[LaunchMode, ModeFeasibility], mode: La
     return f"{mode_words(mode)} is ruled out: " + "; ".join(in_words(code) for code in feasibility[mode].blockers)
 
 
-def _advise_from_ec2(
-    subject: WorkloadSubject,
-    features: WorkloadFeatures,
-    costs: _Costs,
-    current: PriceQuote,
-    avg_vcpu: float,
-    tolerant: bool,
-    options: PolicyOptions,
-    reasons: list[str],
-    evidence: dict[str, object],
-    penalties: float,
-    feasibility: Mapping[LaunchMode, ModeFeasibility],
-) -> WorkloadVerdict:
-    small = avg_vcpu < options.small_workload_vcpu
+def _move(
+    case: _Case, kind: WorkloadVerdictKind, mode: LaunchMode, target: PriceQuote, extra: float = 0.0
+) -> _Decision:
+    savings = case.current.monthly_cost_usd - target.monthly_cost_usd
+    changes = _changes_reason(case.feasibility, mode)
+    if changes:
+        case.reasons.append(changes)
+    confidence = _confidence(case.features, savings, case.current.monthly_cost_usd, case.penalties + extra)
+    return _Decision(kind, mode, target, confidence)
+
+
+def _stay(case: _Case) -> _Decision:
+    return _Decision(
+        WorkloadVerdictKind.KEEP,
+        case.subject.current_mode,
+        case.current,
+        _confidence(case.features, 0.0, 0.0, case.penalties),
+    )
+
+
+def _managed_instances_option(case: _Case) -> PriceQuote | None:
+    """Managed Instances, when it is a candidate at all: large steady load, a goal that counts operator time."""
+    if not case.large_steady or case.options.goal is Goal.PRICE:
+        return None
+    if not case.feasibility[LaunchMode.MANAGED_INSTANCES].ok:
+        return None
+    return case.costs.managed_instances
+
+
+def _advise_from_ec2(case: _Case) -> _Decision:
+    subject, features, costs, current, options = case.subject, case.features, case.costs, case.current, case.options
+    reasons, feasibility = case.reasons, case.feasibility
+    small = case.avg_vcpu < options.small_workload_vcpu
     shape_favours_fargate = features.pattern in (Pattern.BURSTY, Pattern.PERIODIC) or small
     fargate_ok = feasibility[LaunchMode.FARGATE].ok
     spot_ok = feasibility[LaunchMode.FARGATE_SPOT].ok
-    use_spot = tolerant and options.allow_fargate_spot and costs.fargate_spot is not None and spot_ok
-    if tolerant and options.allow_fargate_spot and not spot_ok and fargate_ok:
+    use_spot = case.tolerant and options.allow_fargate_spot and costs.fargate_spot is not None and spot_ok
+    if case.tolerant and options.allow_fargate_spot and not spot_ok and fargate_ok:
         reasons.append(_blockers_reason(feasibility, LaunchMode.FARGATE_SPOT))
+    managed = _managed_instances_option(case) if subject.current_mode is LaunchMode.EC2 else None
+    if not use_spot and not fargate_ok and managed is None:
+        reasons.insert(0, _blockers_reason(feasibility, LaunchMode.FARGATE))
+        return _stay(case)
+    target_mode = LaunchMode.FARGATE_SPOT if use_spot else LaunchMode.FARGATE
+    target = (costs.fargate_spot if use_spot else costs.fargate) if (use_spot or fargate_ok) else None
     if not use_spot and not fargate_ok:
         reasons.insert(0, _blockers_reason(feasibility, LaunchMode.FARGATE))
-        return _keep(subject, features, current, reasons, evidence, penalties)
-    target_mode = LaunchMode.FARGATE_SPOT if use_spot else LaunchMode.FARGATE
-    target = costs.fargate_spot if use_spot else costs.fargate
+    if managed is not None and (target is None or managed.monthly_cost_usd < target.monthly_cost_usd):
+        target_mode, target = LaunchMode.MANAGED_INSTANCES, managed
     if target is None:
-        reasons.append("no Fargate price or size for this task: stays on EC2")
-        return _keep(subject, features, current, reasons, evidence, penalties)
+        reasons.append(f"no Fargate price or size for this task: stays on {subject.current_mode.value}")
+        return _stay(case)
 
     # Steady, non-small load is judged against the EC2 cost it would have on well-packed capacity:
     # its waste is the cluster's to fix (tune capacity). An overhead-conscious goal does not assume
@@ -714,13 +698,13 @@ def _advise_from_ec2(
             why = (
                 f"{features.pattern.value} load"
                 if features.pattern is not Pattern.STEADY
-                else f"small load ({avg_vcpu:.2f} vCPU reserved on average < {options.small_workload_vcpu:g})"
+                else f"small load ({case.avg_vcpu:.2f} vCPU reserved on average < {options.small_workload_vcpu:g})"
             )
             reasons.append(f"{why}: on EC2 it pays for hosts sized for its peaks; Fargate bills per task-second")
     else:
         baseline = costs.ec2_packed
         reasons.append(
-            f"steady load of {avg_vcpu:.2f} vCPU: compared with its cost on well-packed EC2 "
+            f"steady load of {case.avg_vcpu:.2f} vCPU: compared with its cost on well-packed EC2 "
             f"({_usd(costs.ec2_packed.monthly_cost_usd)}/month), since idle cluster capacity is fixed by tuning"
         )
     margin = baseline.monthly_cost_usd - target.monthly_cost_usd
@@ -728,61 +712,61 @@ def _advise_from_ec2(
     if _meets_threshold(margin, baseline.monthly_cost_usd, options) and _meets_threshold(
         savings, current.monthly_cost_usd, options
     ):
-        kind = WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT if use_spot else WorkloadVerdictKind.MOVE_TO_FARGATE
         reasons.append(
             f"{target_mode.value} would cost {_usd(target.monthly_cost_usd)}/month against "
             f"{_usd(current.monthly_cost_usd)}/month now: saves {_usd(savings)}/month"
         )
-        if use_spot:
-            reasons.append(f"Fargate Spot: {evidence['interruption_tolerance_reason']}")
-        changes = _changes_reason(feasibility, target_mode)
-        if changes:
-            reasons.append(changes)
-        return _verdict(
-            subject,
-            features,
-            kind,
-            target_mode,
-            current,
-            target,
-            reasons,
-            evidence,
-            _confidence(features, savings, current.monthly_cost_usd, penalties),
-        )
+        if target_mode is LaunchMode.MANAGED_INSTANCES:
+            reasons.append("ECS Managed Instances: AWS provisions, patches and scales the hosts (no operator hours)")
+        if target_mode is LaunchMode.FARGATE_SPOT:
+            reasons.append(f"Fargate Spot: {case.evidence['interruption_tolerance_reason']}")
+        return _move(case, _MOVE_KIND[target_mode], target_mode, target)
     reasons.append(
         f"{target_mode.value} would cost {_usd(target.monthly_cost_usd)}/month against "
         f"{_usd(baseline.monthly_cost_usd)}/month on EC2 ({_usd(current.monthly_cost_usd)} today): "
         "below the savings threshold "
         f"({_usd(options.min_savings_usd)} and {options.min_savings_pct:g}%)"
     )
-    return _keep(subject, features, current, reasons, evidence, penalties)
+    return _stay(case)
 
 
-def _advise_from_fargate(
-    subject: WorkloadSubject,
-    features: WorkloadFeatures,
-    costs: _Costs,
-    current: PriceQuote,
-    avg_vcpu: float,
-    tolerant: bool,
-    options: PolicyOptions,
-    reasons: list[str],
-    evidence: dict[str, object],
-    penalties: float,
-    feasibility: Mapping[LaunchMode, ModeFeasibility],
-) -> WorkloadVerdict:
-    large_steady = features.pattern is Pattern.STEADY and avg_vcpu >= options.large_workload_vcpu
-    if large_steady and costs.ec2_packed is not None and not feasibility[LaunchMode.EC2].ok:
+def _advise_from_fargate(case: _Case) -> _Decision:
+    subject, features, costs, current, options = case.subject, case.features, case.costs, case.current, case.options
+    reasons, feasibility, avg_vcpu = case.reasons, case.feasibility, case.avg_vcpu
+    if case.large_steady and costs.ec2_packed is not None and not feasibility[LaunchMode.EC2].ok:
         reasons.append(_blockers_reason(feasibility, LaunchMode.EC2))
-    elif large_steady and costs.ec2_packed is not None:
+    elif case.large_steady and costs.ec2_packed is not None:
         ec2 = costs.ec2_packed
+        managed = _managed_instances_option(case)
         savings = current.monthly_cost_usd - ec2.monthly_cost_usd
         if options.goal is Goal.OVERHEAD:
+            if managed is not None and _meets_threshold(
+                current.monthly_cost_usd - managed.monthly_cost_usd, current.monthly_cost_usd, options
+            ):
+                reasons.append(
+                    f"large steady load ({avg_vcpu:.1f} vCPU) and goal=overhead: ECS Managed Instances would cost "
+                    f"{_usd(managed.monthly_cost_usd)}/month against {_usd(current.monthly_cost_usd)}/month on "
+                    f"{subject.current_mode.value}, and AWS runs the hosts (no operator hours)"
+                )
+                return _move(case, WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES, LaunchMode.MANAGED_INSTANCES, managed)
             reasons.append(
                 f"large steady load ({avg_vcpu:.1f} vCPU), but goal=overhead keeps it on Fargate: "
                 f"EC2 would cost {_usd(ec2.monthly_cost_usd)}/month ({_difference(savings)}) and hosts to manage"
             )
-            return _keep(subject, features, current, reasons, evidence, penalties)
+            return _stay(case)
+        if managed is not None and managed.monthly_cost_usd < ec2.monthly_cost_usd:
+            managed_savings = current.monthly_cost_usd - managed.monthly_cost_usd
+            if _meets_threshold(managed_savings, current.monthly_cost_usd, options):
+                plan = costs.managed_instances_plan
+                assert plan is not None
+                reasons.append(
+                    f"large steady load ({avg_vcpu:.1f} vCPU reserved on average): ECS Managed Instances "
+                    f"({plan.instance_type}, {plan.tasks_per_instance} tasks each) cost "
+                    f"{_usd(managed.monthly_cost_usd)}/month, less than self-managed EC2 with operator time "
+                    f"({_usd(ec2.monthly_cost_usd)}) and {_usd(current.monthly_cost_usd)}/month on "
+                    f"{subject.current_mode.value}"
+                )
+                return _move(case, WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES, LaunchMode.MANAGED_INSTANCES, managed)
         if _meets_threshold(savings, current.monthly_cost_usd, options):
             plan = costs.ec2_plan
             assert plan is not None
@@ -795,27 +779,14 @@ def _advise_from_fargate(
                 "run it on an EC2 capacity provider; Savings Plans, Reserved Instances or Spot widen the gap "
                 "(set --ec2-discount-pct to what you already get)"
             )
-            changes = _changes_reason(feasibility, LaunchMode.EC2)
-            if changes:
-                reasons.append(changes)
-            return _verdict(
-                subject,
-                features,
-                WorkloadVerdictKind.MOVE_TO_EC2,
-                LaunchMode.EC2,
-                current,
-                ec2,
-                reasons,
-                evidence,
-                _confidence(features, savings, current.monthly_cost_usd, penalties),
-            )
+            return _move(case, WorkloadVerdictKind.MOVE_TO_EC2, LaunchMode.EC2, ec2)
         reasons.append(
             f"EC2 would cost {_usd(ec2.monthly_cost_usd)}/month against {_usd(current.monthly_cost_usd)}/month: "
             "below the savings threshold"
         )
         needed = _break_even_ec2_discount(costs, current.monthly_cost_usd, options)
         if needed is not None:
-            evidence["ec2_discount_pct_needed"] = needed
+            case.evidence["ec2_discount_pct_needed"] = needed
             reasons.append(
                 f"EC2 wins by the threshold with an effective EC2 discount of {needed:g}% or more "
                 "(Savings Plans, Reserved Instances): rerun with --ec2-discount-pct if you have one"
@@ -829,11 +800,11 @@ def _advise_from_fargate(
         reasons.append(f"{features.pattern.value} load suits Fargate: no idle hosts between runs")
 
     spot_open = feasibility[LaunchMode.FARGATE_SPOT].ok
-    if subject.current_mode is LaunchMode.FARGATE and tolerant and options.allow_fargate_spot and not spot_open:
+    if subject.current_mode is LaunchMode.FARGATE and case.tolerant and options.allow_fargate_spot and not spot_open:
         reasons.append(_blockers_reason(feasibility, LaunchMode.FARGATE_SPOT))
     if (
         subject.current_mode is LaunchMode.FARGATE
-        and tolerant
+        and case.tolerant
         and options.allow_fargate_spot
         and costs.fargate_spot is not None
         and spot_open
@@ -843,40 +814,389 @@ def _advise_from_fargate(
         if _meets_threshold(savings, current.monthly_cost_usd, options):
             reasons.append(
                 f"Fargate Spot would cost {_usd(spot.monthly_cost_usd)}/month: saves {_usd(savings)}/month; "
-                f"{evidence['interruption_tolerance_reason']}"
+                f"{case.evidence['interruption_tolerance_reason']}"
             )
-            return _verdict(
-                subject,
-                features,
-                WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
-                LaunchMode.FARGATE_SPOT,
-                current,
-                spot,
-                reasons,
-                evidence,
-                _confidence(features, savings, current.monthly_cost_usd, penalties + 0.1),
-            )
-    return _keep(subject, features, current, reasons, evidence, penalties)
+            return _move(case, WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT, LaunchMode.FARGATE_SPOT, spot, extra=0.1)
+    return _stay(case)
 
 
-def _keep(
-    subject: WorkloadSubject,
-    features: WorkloadFeatures,
-    current: PriceQuote,
-    reasons: list[str],
-    evidence: dict[str, object],
-    penalties: float,
-) -> WorkloadVerdict:
+_MOVE_KIND = {
+    LaunchMode.FARGATE: WorkloadVerdictKind.MOVE_TO_FARGATE,
+    LaunchMode.FARGATE_SPOT: WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
+    LaunchMode.EC2: WorkloadVerdictKind.MOVE_TO_EC2,
+    LaunchMode.MANAGED_INSTANCES: WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES,
+}
+
+
+# --------------------------------------------------------------------------- shapes: size and architecture
+
+
+def _shapes(case: _Case, need: Need | None) -> list[ShapeCosts]:
+    """Today's shape plus every (architecture × right size) worth pricing; Windows stays on x86_64."""
+    today = case.size
+    sizes = [today]
+    if need is not None:
+        for mode in (LaunchMode.FARGATE, LaunchMode.EC2):
+            fitted = size_for_mode(need, today, mode)
+            if fitted is not None and all(fitted != s for s in sizes):
+                sizes.append(fitted)
+    arch = case.subject.task_definition.architecture
+    archs = [arch]
+    if not case.subject.task_definition.is_windows:
+        archs.append(Architecture.X86_64 if arch is Architecture.ARM64 else Architecture.ARM64)
+    shapes = [case.costs]
+    for candidate_arch in archs:
+        for size in sizes:
+            if candidate_arch is arch and size is today:
+                continue
+            shapes.append(
+                price_shape(
+                    size,
+                    candidate_arch,
+                    is_windows=case.subject.task_definition.is_windows,
+                    accelerated=_accelerated(case.subject),
+                    features=case.features,
+                    prices=case.prices,
+                    options=case.options,
+                    ec2_share=case.ec2_share,
+                    today=False,
+                )
+            )
+    return shapes
+
+
+def _share_resized(case: _Case, candidate: Candidate) -> PriceQuote | None:
+    """An instance-billed workload at a smaller reservation: today's share less what the smaller task frees on
+    well-packed capacity of the cluster's own type. Counting the freed capacity at packed cost, not at the share's
+    idle-inclusive rate, keeps it apart from the cluster's own tuning saving (no saving counted twice)."""
+    packed_today = case.costs.quote(candidate.mode)
+    if packed_today is None or candidate.quote is None or case.current is not (case.ec2_share and case.ec2_share.quote):
+        return None
+    freed = packed_today.monthly_cost_usd - candidate.quote.monthly_cost_usd
+    if freed <= 0:
+        return None
+    amount = max(0.0, case.current.monthly_cost_usd - freed)
+    return PriceQuote(
+        monthly_cost_usd=amount,
+        arithmetic=(
+            f"{_usd(case.current.monthly_cost_usd)} share − {_usd(freed)} freed on well-packed EC2 "
+            f"({_usd(packed_today.monthly_cost_usd)} at today's size − {_usd(candidate.quote.monthly_cost_usd)} at the "
+            f"right size: {candidate.quote.arithmetic}) = {_usd(amount)}/month"
+        ),
+    )
+
+
+def _allowed(case: _Case, candidate: Candidate) -> bool:
+    return candidate.feasibility.ok and candidate.image_ready and candidate.quote is not None
+
+
+def _best_same_mode(case: _Case, candidates: Sequence[Candidate]) -> Candidate | None:
+    """The cheapest allowed reshaping (size and/or architecture) of the workload where it runs now."""
+    mode = case.subject.current_mode
+    if case.subject.mix_fractions().keys() != {mode}:
+        return None  # a split strategy is reshaped one mode at a time by hand, not by a single verdict
+    best: Candidate | None = None
+    if mode in _FARGATE_MODES:
+        reshapes = [c for c in candidates if c.mode is mode and _allowed(case, c) and c.key != _today_key(case, mode)]
+        return min(reshapes, key=_cost, default=None)
+    # Instance-billed: what a smaller reservation frees of its share (same architecture: same hosts).
+    if mode is LaunchMode.EXTERNAL:
+        return None  # the operator's own hardware: no catalog price for what a smaller task frees
+    packed_mode = LaunchMode.MANAGED_INSTANCES if mode is LaunchMode.MANAGED_INSTANCES else LaunchMode.EC2
+    for candidate in candidates:
+        if candidate.mode is not packed_mode or candidate.architecture is not case.costs.architecture:
+            continue
+        quote = _share_resized(case, candidate)
+        if quote is None or not candidate.feasibility.ok:
+            continue
+        reshaped = Candidate(
+            mode=mode,
+            architecture=candidate.architecture,
+            size=candidate.size,
+            quote=quote,
+            feasibility=candidate.feasibility,
+            image_ready=True,
+            resized=True,
+        )
+        if best is None or _cost(reshaped) < _cost(best):
+            best = reshaped
+    return best
+
+
+def _best_of_mode(case: _Case, candidates: Sequence[Candidate], mode: LaunchMode) -> Candidate | None:
+    allowed = [c for c in candidates if c.mode is mode and _allowed(case, c)]
+    return min(allowed, key=_cost, default=None)
+
+
+def _cost(candidate: Candidate) -> float:
+    return candidate.monthly_cost_usd if candidate.monthly_cost_usd is not None else float("inf")
+
+
+def _today_key(case: _Case, mode: LaunchMode) -> tuple[LaunchMode, Architecture, int, int]:
+    billed = case.costs.fargate_size if mode in _FARGATE_MODES and case.costs.fargate_size else case.size
+    return (mode, case.costs.architecture, billed.cpu_units, billed.memory_mib)
+
+
+def _shape_words(candidate: Candidate) -> str:
+    arch = "ARM64 (Graviton)" if candidate.architecture is Architecture.ARM64 else "x86_64"
+    return f"{candidate.size.cpu_units} CPU units / {candidate.size.memory_mib} MiB on {arch}"
+
+
+def _finish(case: _Case, decision: _Decision, need: Need | None) -> WorkloadVerdict:
+    """Choose the cheapest allowed shape for the decided mode, name the alternatives, build the verdict."""
+    candidates = enumerate_candidates(
+        _shapes(case, need),
+        case.subject.feasibility_facts(case.size),
+        case.feasibility,
+        case.size,
+        frozenset({case.costs.architecture} | ({Architecture.ARM64} if arm64_ready(case.subject) else set())),
+        RECOMMENDABLE_MODES,
+    )
+    current_cost = case.current.monthly_cost_usd
+    kind, mode, target, confidence = decision.kind, decision.mode, decision.target, decision.confidence
+    shape = _today_shape(case, mode)
+    arithmetic: list[str] = []
+    resize = _best_same_mode(case, candidates)
+    if kind is WorkloadVerdictKind.KEEP:
+        if resize is not None and resize.quote is not None:
+            saving = current_cost - resize.quote.monthly_cost_usd
+            if _meets_threshold(saving, current_cost, case.options):
+                kind, target, shape = WorkloadVerdictKind.RIGHTSIZE, resize.quote, resize
+                confidence = _confidence(case.features, saving, current_cost, case.penalties + 0.05)
+                case.reasons.append(
+                    f"right size: {_shape_words(resize)} holds its measured peaks "
+                    f"({_right_size_words(case)}): {_usd(resize.quote.monthly_cost_usd)}/month against "
+                    f"{_usd(current_cost)}/month now, saves {_usd(saving)}/month"
+                )
+                case.reasons.extend(_changes_words(resize))
+    elif kind in _MOVE_KIND.values():
+        best = _best_of_mode(case, candidates, mode)
+        if (
+            best is not None
+            and best.quote is not None
+            and best.quote.monthly_cost_usd < target.monthly_cost_usd - 0.005
+        ):
+            move_alone = current_cost - target.monthly_cost_usd
+            both = current_cost - best.quote.monthly_cost_usd
+            resize_alone = (
+                f"{_usd(current_cost - resize.quote.monthly_cost_usd)}"
+                if resize is not None and resize.quote is not None
+                else "nothing measurable"
+            )
+            arithmetic.append(
+                f"parts: the move alone (today's shape on {mode.value}) saves {_usd(move_alone)}/month; the reshape "
+                f"alone (staying on {case.subject.current_mode.value}) saves {resize_alone}; "
+                f"both save {_usd(both)}/month"
+            )
+            case.reasons.append(
+                f"on {mode_words(mode)} at {_shape_words(best)}: {_usd(best.quote.monthly_cost_usd)}/month"
+            )
+            case.reasons.extend(_changes_words(best))
+            target, shape = best.quote, best
+    case.evidence["candidates_considered"] = len(candidates)
+    if kind is not WorkloadVerdictKind.KEEP:
+        # everything the recommendation needs changed first: its mode's and its shape's (size, architecture)
+        case.evidence["changes_needed"] = list(dict.fromkeys(shape.feasibility.changes_needed))
+    verdict = _verdict(
+        case.subject,
+        case.features,
+        kind,
+        mode,
+        case.current,
+        target,
+        case.reasons,
+        case.evidence,
+        confidence,
+        recommended_size=shape.size,
+        recommended_arch=shape.architecture,
+        extra_arithmetic=arithmetic,
+    )
+    alternatives = _alternatives(case, candidates, verdict, shape)
+    return verdict.model_copy(update={"alternatives": alternatives}) if alternatives else verdict
+
+
+def _today_shape(case: _Case, mode: LaunchMode) -> Candidate:
+    """The workload's shape today, as the candidate a plain move would run at."""
+    billed = case.costs.fargate_size if mode in _FARGATE_MODES and case.costs.fargate_size else case.size
+    return Candidate(
+        mode=mode,
+        architecture=case.costs.architecture,
+        size=billed,
+        quote=case.current,
+        feasibility=case.feasibility.get(mode, ModeFeasibility(ok=True)),
+        image_ready=True,
+        resized=False,
+    )
+
+
+def _right_size_words(case: _Case) -> str:
+    right = case.evidence.get("right_size")
+    return str(right["arithmetic"]) if isinstance(right, dict) else "no measurement"
+
+
+def _changes_words(candidate: Candidate) -> list[str]:
+    codes = [c for c in candidate.feasibility.changes_needed if c in ("arm64_image", "task_size")]
+    return [f"then: {in_words(code)}" for code in codes]
+
+
+def _alternatives(
+    case: _Case, candidates: Sequence[Candidate], verdict: WorkloadVerdict, chosen: Candidate
+) -> tuple[Alternative, ...]:
+    """The next best feasible candidates (up to 3), cheapest first, each with why it was not chosen."""
+    seen = {chosen.key, _today_key(case, case.subject.current_mode)}
+    picked: list[Alternative] = []
+    # one alternative per mode, architecture and price: a smaller size that costs the same adds nothing
+    priced: set[tuple[LaunchMode, Architecture, float]] = set()
+    usable = (c for c in candidates if c.feasibility.ok and c.quote is not None)
+    for candidate in sorted(usable, key=lambda c: (_cost(c), c.resized)):
+        price_key = (candidate.mode, candidate.architecture, round_usd(_cost(candidate)))
+        if candidate.key in seen or price_key in priced:
+            continue
+        seen.add(candidate.key)
+        priced.add(price_key)
+        picked.append(
+            Alternative(
+                mode=candidate.mode,
+                architecture=architecture_name(candidate.architecture),
+                task_size={"cpu_units": candidate.size.cpu_units, "memory_mib": candidate.size.memory_mib},
+                monthly_cost_usd=round_usd(_cost(candidate)),
+                changes_needed=candidate.feasibility.changes_needed,
+                why_not=_why_not(case, candidate, verdict),
+            )
+        )
+        if len(picked) == 3:
+            break
+    return tuple(picked)
+
+
+def _why_not(case: _Case, candidate: Candidate, verdict: WorkloadVerdict) -> str:
+    cost = _cost(candidate)
+    versus_now = case.current.monthly_cost_usd - cost
+    gap = cost - verdict.recommended_monthly_cost_usd
+    if not candidate.image_ready:
+        against_today = (
+            f"would save {_usd(versus_now)}/month against today"
+            if versus_now > 0
+            else f"would cost {_usd(-versus_now)}/month more than today"
+        )
+        return (
+            f"needs an ARM64 image ({against_today}); tag the "
+            f"{'service' if case.subject.service else 'task definition'} {ARM64_TAG}=ready once the image runs on "
+            "Graviton"
+        )
+    if candidate.mode is LaunchMode.FARGATE_SPOT and not case.tolerant:
+        return f"Fargate Spot can interrupt tasks: {case.evidence.get('interruption_tolerance_reason')}"
+    if not case.options.allow_fargate_spot and candidate.mode is LaunchMode.FARGATE_SPOT:
+        return "Fargate Spot is turned off in the settings"
+    if candidate.mode is LaunchMode.EC2 and case.options.goal is Goal.OVERHEAD:
+        return "goal=overhead: EC2 means hosts to patch and scale"
+    if gap >= 0.005:
+        return f"costs {_usd(gap)}/month more than the recommendation"
+    if verdict.verdict in (WorkloadVerdictKind.KEEP, WorkloadVerdictKind.INSUFFICIENT_DATA):
+        return (
+            f"saves {_usd(versus_now)}/month on paper, below the savings threshold or against the decision table "
+            f"for {case.features.pattern.value} load (see the reasons)"
+        )
+    return (
+        f"cheaper by {_usd(-gap)}/month on paper, but the decision table prefers {verdict.recommended_mode.value} "
+        f"for {case.features.pattern.value} load"
+    )
+
+
+# --------------------------------------------------------------------------- idle
+
+
+def _scale_in(case: _Case, need: Need | None) -> WorkloadVerdict:
+    """Idle: what its idle capacity costs, at one task of the smallest size that still holds its memory peak."""
+    features, subject, current = case.features, case.subject, case.current
+    cpu = features.cpu_p95_pct
+    days = features.data_span_hours / 24.0
+    idle_words = f"CPU p95 {cpu:.2f} % over {days:.0f} days" if cpu is not None else f"barely used over {days:.0f} days"
+    mode = subject.current_mode
+    size = (size_for_mode(need, case.size, mode) if need is not None else None) or case.size
+    tasks_now = features.avg_tasks or 0.0
+    target = _one_task_quote(case, size, tasks_now)
+    case.evidence["scale_in_to"] = {
+        "tasks": 1,
+        "cpu_units": size.cpu_units,
+        "memory_mib": size.memory_mib,
+        "zero_supported": False,
+        "why_not_zero": "modeshift reads no request metrics: whether anything still calls it is for its owner "
+        "to check; with no traffic at all, scaling to zero saves the whole current cost",
+    }
+    savings = None if target is None else current.monthly_cost_usd - target.monthly_cost_usd
+    if target is not None and savings is not None and _meets_threshold(savings, current.monthly_cost_usd, case.options):
+        case.reasons.append(
+            f"idle ({idle_words}): {tasks_now:.2f} tasks on average reserve capacity nobody uses; one task of "
+            f"{size.cpu_units} CPU units / {size.memory_mib} MiB would cost {_usd(target.monthly_cost_usd)}/month "
+            f"against {_usd(current.monthly_cost_usd)}/month now; if it serves no traffic at all, scale it to zero "
+            f"and save all {_usd(current.monthly_cost_usd)}"
+        )
+        confidence = min(
+            _SCALE_IN_MAX_CONFIDENCE, _confidence(features, savings, current.monthly_cost_usd, case.penalties)
+        )
+        return _verdict(
+            subject,
+            features,
+            WorkloadVerdictKind.SCALE_IN,
+            mode,
+            current,
+            target,
+            case.reasons,
+            case.evidence,
+            confidence,
+            recommended_size=size,
+            recommended_arch=case.costs.architecture,
+        )
+    case.reasons.append(
+        f"idle ({idle_words}): it reserves capacity but barely uses it; scaling it in saves less than the threshold "
+        "at one task, so the lever is removing it if nothing depends on it"
+    )
+    decision = _stay(case)
     return _verdict(
         subject,
         features,
-        WorkloadVerdictKind.KEEP,
-        subject.current_mode,
+        decision.kind,
+        mode,
         current,
         current,
-        reasons,
-        evidence,
-        _confidence(features, 0.0, 0.0, penalties),
+        case.reasons,
+        case.evidence,
+        decision.confidence,
+        recommended_size=case.size,
+        recommended_arch=case.costs.architecture,
+    )
+
+
+def _one_task_quote(case: _Case, size: TaskSize, tasks_now: float) -> PriceQuote | None:
+    mode = case.subject.current_mode
+    if mode in _FARGATE_MODES:
+        if case.subject.task_definition.is_windows:
+            return None
+        try:
+            billed = fargate_size(size.cpu_units, size.memory_mib)
+            rates = case.prices.catalog.fargate_rates(
+                case.prices.region, case.costs.architecture, spot=mode is LaunchMode.FARGATE_SPOT
+            )
+        except (PriceNotFoundError, TaskTooLargeForFargateError):
+            return None
+        discount = case.options.fargate_discount_pct if mode is LaunchMode.FARGATE else 0.0
+        return fargate_monthly_cost(billed, rates, 1.0, discount, label=f"{mode_words(mode)}, one task")
+    share = case.ec2_share
+    if share is None or tasks_now <= 0 or case.current is not share.quote:
+        return None
+    memory = share.binding_resource == "memory"
+    old = (case.size.memory_mib if memory else case.size.cpu_units) * tasks_now
+    new = size.memory_mib if memory else size.cpu_units
+    if old <= 0:
+        return None
+    amount = share.quote.monthly_cost_usd * min(1.0, new / old)
+    return PriceQuote(
+        monthly_cost_usd=amount,
+        arithmetic=(
+            f"EC2 share at one task: {_usd(share.quote.monthly_cost_usd)} × {new:,} ÷ {old:,.0f} reserved "
+            f"{'MiB' if memory else 'CPU units'} = {_usd(amount)}/month (once the capacity provider scales in)"
+        ),
     )
 
 
@@ -890,6 +1210,10 @@ def _verdict(
     reasons: Sequence[str],
     evidence: dict[str, object],
     confidence: float,
+    *,
+    recommended_size: TaskSize | None = None,
+    recommended_arch: Architecture | None = None,
+    extra_arithmetic: Sequence[str] = (),
 ) -> WorkloadVerdict:
     if current is None:
         # No honest figure: report the cost as unknown in the evidence rather than a silent zero.
@@ -907,6 +1231,8 @@ def _verdict(
                 f"savings: {_usd(current_cost)} − {_usd(recommended_cost)} = {_usd(current_cost - recommended_cost)}"
                 "/month",
             )
+        arithmetic += tuple(extra_arithmetic)
+    size = recommended_size or subject.task_definition.size()
     return WorkloadVerdict(
         cluster=subject.cluster,
         workload=subject.workload,
@@ -924,6 +1250,8 @@ def _verdict(
         arithmetic=arithmetic,
         evidence=evidence,
         current_mix=dict(subject.current_mix),
+        recommended_task_size=None if size is None else {"cpu_units": size.cpu_units, "memory_mib": size.memory_mib},
+        recommended_architecture=architecture_name(recommended_arch or subject.task_definition.architecture),
     )
 
 
@@ -1135,7 +1463,7 @@ def _difference(savings: float) -> str:
     return f"{_usd(savings)} less" if savings >= 0 else f"{_usd(-savings)} more"
 
 
-def _break_even_ec2_discount(costs: _Costs, current_usd: float, options: PolicyOptions) -> float | None:
+def _break_even_ec2_discount(costs: ShapeCosts, current_usd: float, options: PolicyOptions) -> float | None:
     """The effective EC2 discount (whole percent) at which the packed EC2 plan clears both thresholds."""
     plan = costs.ec2_plan
     if plan is None or current_usd <= 0:

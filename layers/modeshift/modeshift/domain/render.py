@@ -55,6 +55,7 @@ CHAT_NEXT_STEP_MAX_CHARS = 1_000
 CHAT_MAX_NEXT_STEPS = 7
 LIST_MAX_ITEMS = 20
 ITEM_MAX_CHARS = 1_000
+MI_PROVIDER_PLACEHOLDER = "<managed-instances-provider>"
 EC2_PROVIDER_PLACEHOLDER = "<your-ec2-capacity-provider>"
 ASG_PLACEHOLDER = "<your-auto-scaling-group>"
 
@@ -122,6 +123,8 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
     if kind in (WorkloadVerdictKind.KEEP, WorkloadVerdictKind.INSUFFICIENT_DATA):
         return []
     cluster = _q(verdict.cluster)
+    if kind in (WorkloadVerdictKind.RIGHTSIZE, WorkloadVerdictKind.SCALE_IN):
+        return _reshape_steps(verdict)
     if kind is WorkloadVerdictKind.MOVE_TO_FARGATE:
         strategy = ["capacityProvider=FARGATE,weight=1"]
         provider_note = "FARGATE"
@@ -129,10 +132,22 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
         # A FARGATE base keeps one task on-demand through Spot interruptions (2-minute notice).
         strategy = ["capacityProvider=FARGATE,base=1,weight=1", "capacityProvider=FARGATE_SPOT,weight=4"]
         provider_note = "FARGATE and FARGATE_SPOT"
+    elif kind is WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES:
+        strategy = [f"capacityProvider={MI_PROVIDER_PLACEHOLDER},weight=1"]
+        provider_note = MI_PROVIDER_PLACEHOLDER
     else:
         strategy = [f"capacityProvider={EC2_PROVIDER_PLACEHOLDER},weight=1"]
         provider_note = EC2_PROVIDER_PLACEHOLDER
     steps: list[tuple[str, str | None]] = []
+    if kind is WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES:
+        steps.append(
+            (
+                "Create an ECS Managed Instances capacity provider (instance requirements sized for the task, the "
+                "service's subnets and security groups); AWS launches, patches and scales its instances",
+                f"aws ecs create-capacity-provider --name {MI_PROVIDER_PLACEHOLDER} --cluster {cluster} "
+                "--managed-instances-provider file://managed-instances-provider.json",
+            )
+        )
     if kind is WorkloadVerdictKind.MOVE_TO_EC2:
         instance_type = _ec2_instance_type(verdict)
         sized = f" of {one_line(instance_type)} instances" if instance_type else ""
@@ -149,7 +164,7 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
     changes = changes_needed(verdict)
     if changes is not None:
         # what feasibility found must change first, one step each, in the rule table's words
-        steps.extend((f"Before switching: {in_words(code)}", None) for code in changes)
+        steps.extend((f"Before switching: {_change_words(verdict, code)}", None) for code in changes)
     elif kind is not WorkloadVerdictKind.MOVE_TO_EC2:
         steps.append(
             (
@@ -194,8 +209,56 @@ def switch_steps(verdict: WorkloadVerdict | ClusterVerdict) -> list[tuple[str, s
     return steps
 
 
+def _change_words(verdict: WorkloadVerdict, code: str) -> str:
+    if code == "task_size" and verdict.recommended_task_size:
+        size = verdict.recommended_task_size
+        return f"register a revision with task cpu {size.get('cpu_units')} and memory {size.get('memory_mib')}"
+    return in_words(code)
+
+
+def _reshape_steps(verdict: WorkloadVerdict) -> list[tuple[str, str | None]]:
+    """Right-size or scale in: a new revision at the recommended shape, then fewer tasks where scaling in."""
+    cluster, family = _q(verdict.cluster), _q(verdict.task_family)
+    size = verdict.recommended_task_size or {}
+    steps: list[tuple[str, str | None]] = []
+    for code in changes_needed(verdict) or []:
+        if code == "task_size":
+            steps.append(
+                (
+                    f"Register a revision of {one_line(verdict.task_family)} with task cpu {size.get('cpu_units')} "
+                    f"and memory {size.get('memory_mib')} (container limits inside it must fit)",
+                    f"aws ecs register-task-definition --cli-input-json file://{family}-resized.json",
+                )
+            )
+        else:
+            steps.append((_change_words(verdict, code), None))
+    revision = family if steps else None
+    if verdict.service is None:
+        if revision:
+            steps.append(("Run the standalone tasks with the new revision", None))
+        return steps
+    service = _q(verdict.service)
+    command = f"aws ecs update-service --cluster {cluster} --service {service}"
+    if verdict.verdict is WorkloadVerdictKind.SCALE_IN:
+        command += " --desired-count 1"
+        steps.append(
+            (
+                "Scale the service in to one task (lower its Application Auto Scaling minimum too, if it has one); "
+                "if nothing calls it, delete it instead",
+                command + (f" --task-definition {revision}" if revision else ""),
+            )
+        )
+    elif revision:
+        steps.append(("Deploy the new revision", f"{command} --task-definition {revision}"))
+    return steps
+
+
 def changes_needed(verdict: WorkloadVerdict) -> list[str] | None:
-    """The recommended mode's `changes_needed` codes from `evidence.feasibility`; None when not recorded."""
+    """What the recommendation needs changed first: the verdict's own `evidence.changes_needed` (mode, size and
+    architecture), else the recommended mode's from `evidence.feasibility`; None when neither was recorded."""
+    own = verdict.evidence.get("changes_needed")
+    if isinstance(own, list):
+        return [str(code) for code in own]
     feasibility = verdict.evidence.get("feasibility")
     target = feasibility.get(verdict.recommended_mode.value) if isinstance(feasibility, dict) else None
     codes = target.get("changes_needed") if isinstance(target, dict) else None
@@ -311,9 +374,19 @@ def _what(verdict: WorkloadVerdict | ClusterVerdict) -> list[str]:
             f"recommended {_usd(verdict.recommended_monthly_cost_usd)}/month",
             f"Saves {_usd(verdict.monthly_savings_usd)}/month (confidence {verdict.confidence:.2f})",
         ]
+        size = verdict.recommended_task_size
+        if size and verdict.verdict is not WorkloadVerdictKind.KEEP:
+            arch = f" on {verdict.recommended_architecture}" if verdict.recommended_architecture else ""
+            lines.append(f"Recommended task: {size.get('cpu_units')} CPU units / {size.get('memory_mib')} MiB{arch}")
         ruled_out = blockers_by_mode(verdict)
         if ruled_out:
             lines.append("Ruled out: " + "; ".join(f"{mode} ({', '.join(codes)})" for mode, codes in ruled_out.items()))
+        for alternative in verdict.alternatives:
+            task = alternative.task_size
+            lines.append(
+                f"Alternative: {alternative.mode.value} {alternative.architecture} {task.get('cpu_units')}/"
+                f"{task.get('memory_mib')} at {_usd(alternative.monthly_cost_usd)}/month — {alternative.why_not}"
+            )
         return lines
     lines = [
         f"Cluster: {one_line(verdict.cluster)} ({verdict.instance_count} instances, "

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modeshift.domain.feasibility import STAYS_ON
 from modeshift.domain.models import (
+    ACTION_VERDICTS,
     ClusterError,
     ClusterVerdict,
     ClusterVerdictKind,
@@ -23,11 +24,8 @@ from modeshift.domain.models import (
 # current_mix, EXTERNAL mode, cluster headroom/daemon evidence).
 SCHEMA_VERSION = "1.1"
 
-_MOVES = (
-    WorkloadVerdictKind.MOVE_TO_FARGATE,
-    WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
-    WorkloadVerdictKind.MOVE_TO_EC2,
-)
+# verdicts that act, with a saving: moves, right-sizing and scaling in
+_MOVES = ACTION_VERDICTS
 
 
 class PricingInfo(BaseModel):

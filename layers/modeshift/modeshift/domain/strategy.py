@@ -9,7 +9,13 @@ from modeshift.domain.models import CapacityProviderStrategyItem, LaunchMode
 
 # Tie-break order when two modes hold the same number of tasks: on-demand first, because Spot is the
 # optimistic case and a tie gives no evidence that the workload tolerates interruption.
-MODE_PREFERENCE = (LaunchMode.FARGATE, LaunchMode.EC2, LaunchMode.FARGATE_SPOT, LaunchMode.EXTERNAL)
+MODE_PREFERENCE = (
+    LaunchMode.FARGATE,
+    LaunchMode.EC2,
+    LaunchMode.MANAGED_INSTANCES,
+    LaunchMode.FARGATE_SPOT,
+    LaunchMode.EXTERNAL,
+)
 
 
 def mode_of_provider(provider: str) -> LaunchMode:
@@ -56,11 +62,16 @@ def place_tasks(strategy: Sequence[CapacityProviderStrategyItem], count: int) ->
     return placed
 
 
-def mix_by_mode(strategy: Sequence[CapacityProviderStrategyItem], count: int) -> dict[LaunchMode, int]:
-    """Tasks per launch mode for `count` tasks under `strategy` (providers of one mode added up)."""
+def mix_by_mode(
+    strategy: Sequence[CapacityProviderStrategyItem],
+    count: int,
+    overrides: Mapping[str, LaunchMode] | None = None,
+) -> dict[LaunchMode, int]:
+    """Tasks per launch mode for `count` tasks under `strategy` (providers of one mode added up); `overrides`
+    names providers whose mode their name does not tell (ECS Managed Instances providers)."""
     mix: dict[LaunchMode, int] = {}
     for provider, tasks in place_tasks(strategy, count).items():
-        mode = mode_of_provider(provider)
+        mode = (overrides or {}).get(provider) or mode_of_provider(provider)
         mix[mode] = mix.get(mode, 0) + tasks
     return mix
 
@@ -73,8 +84,12 @@ def dominant_mode(mix: Mapping[LaunchMode, int | float]) -> LaunchMode | None:
     return next(mode for mode in MODE_PREFERENCE if mix.get(mode, 0) == top)
 
 
-def strategy_mode(strategy: Sequence[CapacityProviderStrategyItem], count: int) -> LaunchMode | None:
+def strategy_mode(
+    strategy: Sequence[CapacityProviderStrategyItem],
+    count: int,
+    overrides: Mapping[str, LaunchMode] | None = None,
+) -> LaunchMode | None:
     """The mode of most tasks under `strategy`; with no tasks to place, the mode one task would take."""
     if not strategy:
         return None
-    return dominant_mode(mix_by_mode(strategy, max(count, 1)))
+    return dominant_mode(mix_by_mode(strategy, max(count, 1), overrides))

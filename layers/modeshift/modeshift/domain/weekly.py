@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modeshift.domain.feasibility import in_words
 from modeshift.domain.models import (
+    ACTION_VERDICTS,
     RECOMMENDABLE_MODES,
     ClusterVerdictKind,
     LaunchMode,
@@ -28,11 +29,8 @@ WEEKLY_SCHEMA_VERSION = "1.0"
 TOP_ACTIONS = 5
 TOP_UTILISATION = 8
 
-_MOVES = (
-    WorkloadVerdictKind.MOVE_TO_FARGATE,
-    WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
-    WorkloadVerdictKind.MOVE_TO_EC2,
-)
+# verdicts that act, with a saving: moves, right-sizing and scaling in
+_MOVES = ACTION_VERDICTS
 
 # How to switch, as the capacity provider strategy a person sets on the service.
 _HOW_TO_SWITCH = {
@@ -41,6 +39,8 @@ _HOW_TO_SWITCH = {
     "optionally with a FARGATE base for a floor that Spot cannot interrupt",
     LaunchMode.EC2: "set the service's capacity provider strategy to an EC2 capacity provider "
     "(an Auto Scaling group with managed scaling)",
+    LaunchMode.MANAGED_INSTANCES: "set the service's capacity provider strategy to an ECS Managed Instances "
+    "capacity provider (AWS runs the instances)",
 }
 
 
@@ -154,14 +154,33 @@ def _feature_pct(workload: WorkloadVerdict, name: str) -> float | None:
     return float(value)
 
 
+def _shape(w: WorkloadVerdict) -> str:
+    size = w.recommended_task_size or {}
+    arch = " on ARM64 (Graviton)" if w.recommended_architecture == "ARM64" else ""
+    return f"{size.get('cpu_units', '?')} CPU units / {size.get('memory_mib', '?')} MiB{arch}"
+
+
 def _workload_action(w: WorkloadVerdict) -> Action:
     standalone = w.service is None
     how = _HOW_TO_SWITCH_STANDALONE if standalone else _HOW_TO_SWITCH
-    change = (
-        f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}: "
-        f"{how[w.recommended_mode]}"
-    )
-    changes = changes_needed(w)
+    why = w.reasons[0] if w.reasons else ""
+    if w.verdict is WorkloadVerdictKind.RIGHTSIZE:
+        change = (
+            f"Right-size {w.workload} in cluster {w.cluster} to {_shape(w)}: register a revision with that cpu and "
+            "memory and deploy it"
+        )
+        why = next((r for r in w.reasons if r.startswith("right size")), why)
+    elif w.verdict is WorkloadVerdictKind.SCALE_IN:
+        change = (
+            f"Scale {w.workload} in cluster {w.cluster} in to one task of {_shape(w)}, or remove it if nothing calls it"
+        )
+        why = next((r for r in w.reasons if r.startswith("idle")), why)
+    else:
+        change = (
+            f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}: "
+            f"{how[w.recommended_mode]}"
+        )
+    changes = [code for code in changes_needed(w) or [] if code != "task_size"]
     if changes:
         change += "; first " + "; ".join(in_words(code) for code in changes)
     return Action(
@@ -170,7 +189,7 @@ def _workload_action(w: WorkloadVerdict) -> Action:
         workload=w.workload,
         verdict=w.verdict.value,
         change=change,
-        why=w.reasons[0] if w.reasons else "",
+        why=why,
         monthly_savings_usd=w.monthly_savings_usd,
     )
 
