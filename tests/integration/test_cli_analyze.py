@@ -544,16 +544,19 @@ class TestPatternFleet:
 
     # ----------------------------------------------------------------- flags change the answer
 
-    def test_goal_overhead_keeps_large_steady_fargate_service_when_ec2_would_be_cheaper(
+    def test_goal_overhead_moves_large_steady_fargate_service_to_managed_instances_not_self_managed_ec2(
         self, fleet_env: PatternFleet, capsys
     ):
         run = analyze_json(capsys, "--cluster", FARGATE, "--goal", "overhead")
         assert run.code == 0, run.stderr
         assert run.document["goal"] == "overhead"
         checkout = run.workload(FARGATE, "service:checkout")
-        assert checkout["verdict"] == "keep"
-        assert checkout["recommended_mode"] == "FARGATE"
-        assert any("overhead" in reason for reason in checkout["reasons"])
+        # AWS runs the hosts: the overhead-conscious answer for large steady load, when it costs less than Fargate
+        assert checkout["verdict"] == "move_to_managed_instances"
+        assert checkout["recommended_mode"] == "MANAGED_INSTANCES"
+        assert any("goal=overhead" in reason for reason in checkout["reasons"])
+        x86_ec2 = [a for a in checkout["alternatives"] if a["mode"] == "EC2" and a["architecture"] == "X86_64"]
+        assert all("overhead" in a["why_not"] or "more than" in a["why_not"] for a in x86_ec2)
 
     def test_fargate_discount_turns_move_to_ec2_into_keep_when_it_is_60_pct(self, fleet_env: PatternFleet, capsys):
         run = analyze_json(capsys, "--cluster", FARGATE, "--fargate-discount-pct", "60")
@@ -725,12 +728,13 @@ def _assert_demo_keeps_gpu_workload_on_ec2_although_fargate_costs_less(doc: dict
     (gpu,) = [w for w in doc["workloads"] if (w["cluster"], w["workload"]) == (cluster, workload)]
     assert (gpu["verdict"], gpu["current_mode"], gpu["recommended_mode"]) == ("keep", "EC2", "EC2")
     assert gpu["pattern"] == "bursty"
-    assert gpu["reasons"][0].startswith("stays on EC2: "), gpu["reasons"]
+    assert gpu["reasons"][0].startswith("Fargate is ruled out: "), gpu["reasons"]
     assert "GPU" in gpu["reasons"][0]
     feasibility = gpu["evidence"]["feasibility"]
     assert feasibility["FARGATE"]["ok"] is False
     assert feasibility["FARGATE"]["blockers"] == feasibility["FARGATE_SPOT"]["blockers"] == ["gpu"]
+    # ECS Managed Instances offer GPU instance types: open, but never priced on a type without a GPU
+    assert feasibility["MANAGED_INSTANCES"]["ok"] is True
+    assert all(a["mode"] != "MANAGED_INSTANCES" for a in gpu["alternatives"])
     costs = gpu["evidence"]["costs_by_mode"]
     assert costs["fargate"]["monthly_cost_usd"] < costs["ec2_current_share"]["monthly_cost_usd"] / 2
-    (core,) = [c for c in doc["clusters"] if c["cluster"] == cluster]
-    assert core["evidence"]["workloads_that_cannot_move"] == {workload: ["gpu"]}

@@ -39,7 +39,7 @@ def test_report_writes_the_page_and_json_when_given_an_analysis_file(
     assert "modeshift weekly report" in page
     assert "Compared with the report of 2026-11-22" in page
     assert document["trend"]["first_week"] is False
-    assert document["totals"]["monthly_savings_usd"] == 1083.95
+    assert document["totals"]["monthly_savings_usd"] == 1721.76
     assert len(document["top_actions"]) == 5
 
 

@@ -60,12 +60,14 @@ CHECKOUT_CPU_UNITS, CHECKOUT_MEMORY_MIB, CHECKOUT_TASKS = 2048, 3072, 40
 CHECKOUT_CPU_PCT, CHECKOUT_MEMORY_PCT = 55.0, 60.0
 FRONTEND_CPU_UNITS, FRONTEND_MEMORY_MIB, FRONTEND_TASKS = 256, 512, 2
 FRONTEND_CPU_PCT, FRONTEND_MEMORY_PCT = 20.0, 30.0
-ADMIN_CPU_UNITS, ADMIN_MEMORY_MIB, ADMIN_TASKS = 512, 1024, 1
+# three idle tasks: what scaling in to one task of the smallest size that holds it saves
+ADMIN_CPU_UNITS, ADMIN_MEMORY_MIB, ADMIN_TASKS = 512, 1024, 3
 ADMIN_CPU_PCT, ADMIN_MEMORY_PCT = 0.3, 12.0
 REPORTS_CPU_UNITS, REPORTS_MEMORY_MIB, REPORTS_TASKS = 1024, 2048, 4
 REPORTS_RUN_MINUTES = 15
 REPORTS_CPU_PCT, REPORTS_MEMORY_PCT = 70.0, 50.0
 INTERRUPTIBLE_TAG = "modeshift:interruptible"
+ARM64_TAG = "modeshift:arm64"
 SEARCH_BETA_CPU_UNITS, SEARCH_BETA_MEMORY_MIB, SEARCH_BETA_TASKS = 512, 1024, 2
 SEARCH_BETA_DAYS = 1
 SEARCH_BETA_CPU_PCT, SEARCH_BETA_MEMORY_PCT = 25.0, 40.0
@@ -554,6 +556,8 @@ def _seed_fargate(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
             level("checkout", "mem", CHECKOUT_MEMORY_PCT, STEADY_NOISE / 2),
             Pattern.STEADY,
             CHECKOUT_TASKS,
+            # its image is built for both architectures: Graviton candidates may be recommended, not only listed
+            {ARM64_TAG: "ready"},
         ),
         _FargateSpec(
             "frontend",
