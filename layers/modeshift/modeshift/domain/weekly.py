@@ -176,9 +176,12 @@ def _workload_action(w: WorkloadVerdict) -> Action:
         )
         why = next((r for r in w.reasons if r.startswith("idle")), why)
     else:
+        size = w.recommended_task_size or {}
+        resized = size and size != (w.evidence.get("task_size") or {}) and "task_size" in (changes_needed(w) or [])
+        shape = f" at {_shape(w)}" if resized or w.recommended_architecture == "ARM64" else ""
         change = (
-            f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}: "
-            f"{how[w.recommended_mode]}"
+            f"Move {w.workload} in cluster {w.cluster} from {w.current_mode.value} to {w.recommended_mode.value}"
+            f"{shape}: {how[w.recommended_mode]}"
         )
     changes = [code for code in changes_needed(w) or [] if code != "task_size"]
     if changes:
