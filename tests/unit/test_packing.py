@@ -234,12 +234,12 @@ def test_plan_for_returns_none_when_task_does_not_fit_type(task: TaskSize, insta
 @pytest.mark.parametrize(
     ("region", "instance_type", "missing"),
     [
-        ("eu-west-1", "m5.large", "m5.large in region eu-west-1"),
+        ("ap-northeast-2", "m7a.large", "m7a.large in region ap-northeast-2"),
         # ap-south-1 prices c6a.xlarge but not c6a.large
-        ("ap-south-1", "c6a.large", "c6a.large in region ap-south-1"),
+        ("ap-south-1", "m8g.large", "m8g.large in region ap-south-1"),
         ("us-east-1", "c5n.large", "c5n.large has no known shape"),
         # a region with Fargate rates and no EC2 prices, and one the catalog does not list
-        ("sa-east-1", "c5.large", "c5.large in region sa-east-1"),
+        ("sa-east-1", "c7gn.large", "c7gn.large in region sa-east-1"),
         ("eu-north-1", "m5.large", "region eu-north-1 has no EC2 prices"),
     ],
 )
@@ -284,9 +284,10 @@ def test_cheapest_plan_skips_unpriced_and_foreign_types_when_candidates_are_give
         _task(512, 1024),
         4,
         catalog,
-        "eu-west-1",
+        "ap-south-1",
         X86,
-        candidate_types=["t3.medium", "m5.large", "c6g.large", "c5n.large", "c5.xlarge"],
+        # m7a is not priced in ap-south-1, c6g is ARM, c5n has no known shape
+        candidate_types=["m7a.large", "c6g.large", "c5n.large", "c5.xlarge"],
         headroom_pct=0,
     )
     assert plan is not None
@@ -296,9 +297,8 @@ def test_cheapest_plan_skips_unpriced_and_foreign_types_when_candidates_are_give
 @pytest.mark.parametrize(
     ("region", "architecture", "candidates"),
     [
-        # sa-east-1 has no EC2 prices of either architecture; eu-north-1 and mars-north-1 are not listed
-        ("sa-east-1", X86, None),
-        ("sa-east-1", ARM, None),
+        # eu-north-1 and mars-north-1 are not listed; every listed region prices both architectures
+        ("eu-north-1", ARM, None),
         ("us-east-1", X86, ["m6g.large", "c5n.large"]),
         ("us-east-1", ARM, ["c5.large", "m5.large"]),
         ("eu-north-1", X86, None),

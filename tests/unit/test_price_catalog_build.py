@@ -22,6 +22,20 @@ FIXTURES = ROOT / "tests" / "fixtures" / "pricing"
 
 # Families the SkyPilot snapshot has no rows for in a region (so the catalog cannot price them there)
 NOT_IN_SKYPILOT_SNAPSHOT = {("ap-northeast-2", "m6a"), ("ap-northeast-2", "c6a")}
+# Families the ec2.shop pricing-page copies (published 2025-04-04) have no Linux entry for in a region
+NOT_IN_EC2SHOP_SNAPSHOT = {
+    "us-west-1": {"m7a", "c7gn", "m8g", "c8g"},
+    "ca-central-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"},
+    "sa-east-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"},
+    "eu-west-2": {"m7a", "c7gn", "c8g", "r8g"},
+    "eu-central-1": {"c7gn"},
+    "ap-south-1": {"m7a", "c7gn", "m8g"},
+    "ap-northeast-1": {"m8g"},
+    "ap-northeast-2": {"m6a", "c6a", "m7a", "c7gn", "m8g", "c8g", "r8g"},
+    "ap-southeast-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"},
+    "ap-southeast-2": {"c7gn", "m8g", "c8g"},
+}
+PRICING_PAGE_FIXTURES = ("ec2shop_sa-east-1_ondemand_excerpt.json", "ec2shop_eu-west-1_ondemand_excerpt.json")
 
 
 def _load_script() -> ModuleType:
@@ -91,9 +105,44 @@ def test_parse_skypilot_vms_raises_when_zones_of_a_region_disagree() -> None:
         build.parse_skypilot_vms(text)
 
 
+def test_parse_ec2_pricing_page_reads_linux_prices_of_its_region_when_given_ec2shop_json() -> None:
+    text = _fixture("ec2shop_sa-east-1_ondemand_excerpt.json")
+    prices = build.parse_ec2_pricing_page(text)
+    assert prices == {
+        "sa-east-1": {
+            "g6.2xlarge": 1.66173,
+            "t4g.medium": 0.0536,
+            "m5.large": 0.153,
+            "c6g.medium": 0.0524,
+            "c5.large": 0.131,
+            "c5.metal": 6.288,
+        }
+    }
+    assert build.ec2_pricing_page_published_on(text) == "2025-04-04"
+    eu_west_1 = build.parse_ec2_pricing_page(_fixture("ec2shop_eu-west-1_ondemand_excerpt.json"))
+    assert eu_west_1["eu-west-1"]["c7gn.medium"] == 0.0705
+
+
+def test_parse_ec2_pricing_page_raises_when_entries_of_a_type_disagree_or_location_is_unknown() -> None:
+    text = _fixture("ec2shop_eu-west-1_ondemand_excerpt.json")
+    document = json.loads(text)
+    entries = document["regions"]["EU (Ireland)"]
+    entries["c5 large again"] = {**entries["c5 large EU Ireland Linux"], "price": "0.0970000000"}
+    with pytest.raises(build.SourceFormatError, match="entries disagree"):
+        build.parse_ec2_pricing_page(json.dumps(document))
+    with pytest.raises(build.SourceFormatError, match="unknown location"):
+        build.parse_ec2_pricing_page(text.replace('"EU (Ireland)":', '"EU (Atlantis)":'))
+
+
 @pytest.mark.parametrize(
     "parse",
-    ["parse_karpenter_prices", "parse_karpenter_instance_types", "parse_fgcalc_data", "parse_skypilot_vms"],
+    [
+        "parse_karpenter_prices",
+        "parse_karpenter_instance_types",
+        "parse_fgcalc_data",
+        "parse_skypilot_vms",
+        "parse_ec2_pricing_page",
+    ],
 )
 def test_parsers_raise_source_format_error_when_layout_is_not_the_expected_one(parse: str) -> None:
     with pytest.raises(build.SourceFormatError):
@@ -103,19 +152,25 @@ def test_parsers_raise_source_format_error_when_layout_is_not_the_expected_one(p
 # --------------------------------------------------------------------------- build
 
 
-def _catalog_from_fixtures() -> dict[str, Any]:
+def _catalog_from_fixtures(**overrides: Any) -> dict[str, Any]:
     karpenter_text = _fixture("karpenter_pricing_aws_excerpt.go")
     fargate_text = _fixture("fgcalc_data_excerpt.js")
-    return build.build_catalog(
-        karpenter_prices=build.parse_karpenter_prices(karpenter_text),
-        shapes=build.parse_karpenter_instance_types(_fixture("karpenter_instance_types_excerpt.md")),
-        fargate_x86=build.parse_fgcalc_data(fargate_text),
-        skypilot_prices=build.parse_skypilot_vms(_fixture("skypilot_vms_excerpt.csv")),
-        source_dates={
+    pages = [_fixture(name) for name in PRICING_PAGE_FIXTURES]
+    arguments: dict[str, Any] = {
+        "karpenter_prices": build.parse_karpenter_prices(karpenter_text),
+        "shapes": build.parse_karpenter_instance_types(_fixture("karpenter_instance_types_excerpt.md")),
+        "fargate_x86": build.parse_fgcalc_data(fargate_text),
+        "skypilot_prices": build.parse_skypilot_vms(_fixture("skypilot_vms_excerpt.csv")),
+        "pricing_page_prices": {
+            region: prices for page in pages for region, prices in build.parse_ec2_pricing_page(page).items()
+        },
+        "source_dates": {
             build.KARPENTER: build.karpenter_generated_on(karpenter_text),
             build.FGCALC: build.fgcalc_verified_on(fargate_text),
+            build.EC2SHOP: min(build.ec2_pricing_page_published_on(page) for page in pages),
         },
-    )
+    }
+    return build.build_catalog(**{**arguments, **overrides})
 
 
 def test_build_catalog_copies_each_price_from_one_source_when_given_excerpts() -> None:
@@ -124,17 +179,37 @@ def test_build_catalog_copies_each_price_from_one_source_when_given_excerpts() -
     # us-east-1 from Karpenter; types without a shape (c5.xlarge, t4g.large ...) and outside the sizes stay out
     assert regions["us-east-1"]["ec2_on_demand"] == {"c5.large": 0.085, "t4g.medium": 0.0336}
     assert regions["us-east-1"]["cell_sources"]["ec2_on_demand"] == build.KARPENTER
-    # other regions from SkyPilot, and only what it lists
-    assert regions["eu-west-1"]["ec2_on_demand"] == {"c5.large": 0.096}
+    # the pricing-page copies where they list the region (preferred over SkyPilot), only what they list
+    assert regions["eu-west-1"]["ec2_on_demand"] == {"m5.large": 0.107, "c5.large": 0.096, "c7gn.medium": 0.0705}
+    assert regions["eu-west-1"]["cell_sources"]["ec2_on_demand"] == build.EC2SHOP
+    assert regions["sa-east-1"]["ec2_on_demand"] == {
+        "m5.large": 0.153,
+        "c5.large": 0.131,
+        "t4g.medium": 0.0536,
+        "c6g.medium": 0.0524,
+    }
+    # SkyPilot for the regions neither lists
     assert regions["eu-central-1"]["ec2_on_demand"] == {"c6g.medium": 0.0388}
+    assert regions["eu-central-1"]["cell_sources"]["ec2_on_demand"] == build.SKYPILOT
     assert regions["ap-south-1"]["ec2_on_demand"] == {}
     assert "ec2_on_demand" not in regions["ap-south-1"]["cell_sources"]
     # Fargate x86 only where fgcalc lists the region; arm64 only where a document gave it
     assert regions["ca-central-1"]["fargate"] == {"x86_64": {"vcpu_hour_usd": 0.04456, "gb_hour_usd": 0.004865}}
     assert regions["eu-west-1"]["fargate"] == {"arm64": {"vcpu_hour_usd": 0.03238, "gb_hour_usd": 0.00356}}
     assert regions["eu-central-1"]["fargate"] == {}
-    assert catalog["as_of"] == "2026-01-15"
+    assert catalog["as_of"] == "2025-04-04"
+    assert {source["id"]: source["date"] for source in catalog["sources"]}[build.EC2SHOP] == "2025-04-04"
     PriceCatalog.model_validate({**catalog, "source": EMBEDDED})
+
+
+def test_build_catalog_names_the_source_of_a_type_another_source_filled_in_when_sources_mix() -> None:
+    # Karpenter's us-east-1 excerpt lacks m5.large; a pricing-page table giving it fills that one cell
+    catalog = _catalog_from_fixtures(pricing_page_prices={"us-east-1": {"m5.large": 0.096, "c5.large": 0.5}})
+    us_east_1 = catalog["regions"]["us-east-1"]
+    assert us_east_1["ec2_on_demand"] == {"m5.large": 0.096, "c5.large": 0.085, "t4g.medium": 0.0336}
+    assert us_east_1["cell_sources"]["ec2_on_demand"] == build.KARPENTER
+    assert us_east_1["cell_sources"]["ec2_on_demand.m5.large"] == build.EC2SHOP
+    assert "ec2_on_demand.c5.large" not in us_east_1["cell_sources"]
 
 
 def test_render_writes_one_line_per_region_and_reads_back_equal() -> None:
@@ -165,7 +240,7 @@ def test_shipped_catalog_is_dated_and_every_part_names_a_dated_source(shipped: d
     catalog = load_embedded_catalog()
     assert catalog.as_of.isoformat() == shipped["as_of"]
     ids = {source.id for source in catalog.sources}
-    assert {build.KARPENTER, build.KARPENTER_TYPES, build.FGCALC} <= ids
+    assert {build.KARPENTER, build.KARPENTER_TYPES, build.FGCALC, build.EC2SHOP} <= ids
     assert all(source.commit or source.date for source in catalog.sources)
     assert min(source.date for source in catalog.sources if source.date) == shipped["as_of"]
     for region, prices in catalog.regions.items():
@@ -198,19 +273,31 @@ def test_shipped_catalog_has_fargate_arm_exactly_where_a_source_gave_it() -> Non
 
 def test_shipped_catalog_prices_every_family_where_its_source_lists_it() -> None:
     catalog = load_embedded_catalog()
-    skypilot = next(source for source in catalog.sources if source.id == build.SKYPILOT)
-    skypilot_families = skypilot.covers.rsplit(": ", 1)[1].split(", ")
+    skypilot = next((source for source in catalog.sources if source.id == build.SKYPILOT), None)
+    skypilot_families = skypilot.covers.rsplit(": ", 1)[1].split(", ") if skypilot else []
     for region, prices in catalog.regions.items():
         source = prices.cell_sources.get("ec2_on_demand")
         if source is None:
             assert not prices.ec2_on_demand, region
             continue
         families = {name.partition(".")[0] for name in prices.ec2_on_demand}
-        offered = build.FAMILIES if source == build.KARPENTER else skypilot_families
-        missing = {family for family in offered if family not in families} - {
-            family for where, family in NOT_IN_SKYPILOT_SNAPSHOT if where == region
-        }
-        assert not missing, (region, sorted(missing))
+        if source == build.KARPENTER:
+            offered, lacking = set(build.FAMILIES), set()
+        elif source == build.EC2SHOP:
+            offered, lacking = set(build.FAMILIES), NOT_IN_EC2SHOP_SNAPSHOT.get(region, set())
+        else:
+            offered = set(skypilot_families)
+            lacking = {family for where, family in NOT_IN_SKYPILOT_SNAPSHOT if where == region}
+        assert families == offered - lacking, (region, sorted(families ^ (offered - lacking)))
+
+
+def test_shipped_catalog_takes_us_east_1_from_karpenter_and_the_other_regions_from_the_pricing_page() -> None:
+    catalog = load_embedded_catalog()
+    for region in build.REGIONS:
+        expected = build.KARPENTER if region == "us-east-1" else build.EC2SHOP
+        assert catalog.regions[region].cell_sources["ec2_on_demand"] == expected, region
+    assert catalog.ec2_hourly_usd("sa-east-1", "m5.large") == 0.153
+    assert catalog.ec2_hourly_usd("eu-west-1", "m8g.16xlarge") == 3.20128
 
 
 def test_shipped_catalog_has_a_shape_for_every_priced_type_and_no_price_at_or_below_zero(

@@ -145,7 +145,8 @@ def test_fargate_size_is_cheapest_cover_when_any_positive_rates_apply(
 
 def test_embedded_catalog_loads_dated_with_every_region_when_read() -> None:
     catalog = load_embedded_catalog()
-    assert catalog.as_of == date(2026, 1, 15)
+    # the oldest dated source: the per-region EC2 tables published 2025-04-04
+    assert catalog.as_of == date(2025, 4, 4)
     assert catalog.source == EMBEDDED
     assert catalog.currency == "USD"
     # every cell is copied from a dated source; none is derived from another region, size or ratio
@@ -269,11 +270,11 @@ def test_catalog_ec2_price_matches_its_source_when_priced(region: str, instance_
 @pytest.mark.parametrize(
     ("region", "instance_type"),
     [
-        ("eu-west-1", "m5.large"),
+        ("ap-northeast-2", "m7a.large"),
         # ap-south-1 prices c6a.xlarge but its source has no c6a.large row
-        ("ap-south-1", "c6a.large"),
+        ("ap-south-1", "m8g.large"),
         ("us-east-1", "x2iedn.32xlarge"),
-        ("sa-east-1", "c5.large"),
+        ("sa-east-1", "c7gn.large"),
         ("eu-north-1", "m5.large"),
         ("mars-north-1", "m5.large"),
     ],
@@ -338,9 +339,9 @@ def test_ec2_types_lists_only_priced_types_of_architecture_when_asked(
     assert types == sorted(types)
 
 
-@pytest.mark.parametrize("region", ["sa-east-1", "eu-north-1"])
+@pytest.mark.parametrize("region", ["eu-north-1", "mars-north-1"])
 def test_ec2_types_is_empty_when_region_has_no_ec2_prices(region: str) -> None:
-    """sa-east-1 is in the catalog (Fargate only, no EC2 source); eu-north-1 is not in it at all."""
+    """Neither region is in the catalog at all (every listed region now has EC2 prices)."""
     catalog = load_embedded_catalog()
     assert region not in catalog.regions or not catalog.regions[region].ec2_on_demand
     assert catalog.ec2_types(region, X86) == []
@@ -348,24 +349,24 @@ def test_ec2_types_is_empty_when_region_has_no_ec2_prices(region: str) -> None:
 
 
 def test_with_prices_records_api_items_when_refreshed() -> None:
-    """sa-east-1 has embedded Fargate rates but no EC2 prices, so the refresh both replaces and adds cells."""
+    """sa-east-1 has embedded Fargate rates and no c7gn prices, so the refresh both replaces and adds cells."""
     catalog = load_embedded_catalog()
     new_rates = FargateRates(vcpu_hour_usd=0.05, gb_hour_usd=0.005)
     refreshed = catalog.with_prices(
-        "sa-east-1", fargate={X86: new_rates}, ec2_on_demand={"c5.large": 0.09, "m5.large": 0.1}
+        "sa-east-1", fargate={X86: new_rates}, ec2_on_demand={"c7gn.large": 0.09, "c7gn.xlarge": 0.18}
     )
     assert refreshed.source == PRICE_LIST_API
     assert refreshed.fargate_rates("sa-east-1", X86) == new_rates
     assert refreshed.fargate_source("sa-east-1", X86) == PRICE_LIST_API
     assert refreshed.fargate_source("sa-east-1", X86, spot=True) == EMBEDDED
     assert refreshed.fargate_rates("sa-east-1", X86, spot=True) == catalog.fargate_rates("sa-east-1", X86, spot=True)
-    assert refreshed.ec2_hourly_usd("sa-east-1", "c5.large") == 0.09
-    assert refreshed.ec2_source("sa-east-1", "c5.large") == PRICE_LIST_API
-    assert refreshed.ec2_source("us-east-1", "c5.large") == EMBEDDED
-    assert refreshed.ec2_types("sa-east-1", X86) == ["c5.large", "m5.large"]
+    assert refreshed.ec2_hourly_usd("sa-east-1", "c7gn.large") == 0.09
+    assert refreshed.ec2_source("sa-east-1", "c7gn.large") == PRICE_LIST_API
+    assert refreshed.ec2_source("sa-east-1", "c5.large") == EMBEDDED
+    assert {"c7gn.large", "c7gn.xlarge"} <= set(refreshed.ec2_types("sa-east-1", ARM))
     # the embedded catalog itself is untouched
     assert catalog.source == EMBEDDED
-    assert not catalog.has_ec2_price("sa-east-1", "c5.large")
+    assert not catalog.has_ec2_price("sa-east-1", "c7gn.large")
 
 
 def test_with_prices_marks_embedded_cell_as_api_when_it_is_replaced() -> None:

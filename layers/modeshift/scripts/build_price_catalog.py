@@ -9,10 +9,18 @@ root with copies of the source files (each pinned in SOURCES below; update a pin
     git --git-dir=$K show 692ccdd:website/content/en/docs/reference/instance-types.md > karpenter-types.md
     # theuves/fgcalc src/utils/data.js (the version headed "verified 2026-09-29") -> fgcalc-data.js
     # skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv at e385a0d             -> skypilot-vms.csv
+    E=<bare or full clone of github.com/yeo/ec2.shop>
+    for r in us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2 \\
+             eu-central-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-southeast-1 ap-southeast-2; do
+        git --git-dir=$E show 73696e3:data/ec2/$r-ondemand.json > ec2shop-$r-ondemand.json
+    done
     python layers/modeshift/scripts/build_price_catalog.py \\
         --karpenter-prices karpenter-prices.go --karpenter-instance-types karpenter-types.md \\
-        --fargate-js fgcalc-data.js --skypilot-vms skypilot-vms.csv \\
+        --fargate-js fgcalc-data.js --ec2-pricing-json ec2shop-*-ondemand.json --skypilot-vms skypilot-vms.csv \\
         --out layers/modeshift/modeshift/data/price_catalog.json
+
+EC2 prices of a type in a region come from the first source that gives one: Karpenter (us-east-1), then
+the ec2.shop copies of the AWS pricing-page JSON, then SkyPilot.
 
 Rules: a price is copied from a source or left out, never derived from another region, size or ratio
 (modeshift then says "price not in catalog"). `as_of` is the date of the oldest dated source used.
@@ -85,6 +93,7 @@ SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "9xlarge"
 KARPENTER = "karpenter-prices"
 KARPENTER_TYPES = "karpenter-instance-types"
 SKYPILOT = "skypilot-catalog"
+EC2SHOP = "ec2shop-pricing-page"
 FGCALC = "fgcalc"
 AWS_FACTS = "aws-facts"
 BASECODE = "basecode-sa-east-1"
@@ -110,6 +119,17 @@ SOURCES: dict[str, dict[str, str]] = {
         "commit": "692ccdd0629e488300821443f0fa0bc3c3e08047",
         "date": "2026-07-11",
         "covers": "instance shapes (vCPU, memory MiB, architecture)",
+    },
+    EC2SHOP: {
+        "title": "ec2.shop: committed copies of the per-region on-demand Linux JSON behind "
+        "aws.amazon.com/ec2/pricing/on-demand (manifest source ec2-ondemand-without-sec-sel)",
+        "url": "https://github.com/yeo/ec2.shop",
+        "repository": "yeo/ec2.shop",
+        "path": "data/ec2/<region>-ondemand.json",
+        "commit": "73696e380ae600b175f859850a726edebd1de72f",
+        "date": "2025-04-04",
+        "covers": "EC2 on-demand Linux prices per region (one file per region; a family AWS did not yet "
+        "offer in a region on that date is absent there)",
     },
     SKYPILOT: {
         "title": "SkyPilot catalog: AWS VMs (on-demand Linux price per region and zone)",
@@ -306,6 +326,73 @@ def parse_skypilot_vms(text: str) -> dict[str, dict[str, float]]:
     return prices
 
 
+# Location names of the AWS pricing-page JSON, for the regions this catalog covers
+_AWS_LOCATIONS = {
+    "US East (N. Virginia)": "us-east-1",
+    "US East (Ohio)": "us-east-2",
+    "US West (N. California)": "us-west-1",
+    "US West (Oregon)": "us-west-2",
+    "Canada (Central)": "ca-central-1",
+    "South America (Sao Paulo)": "sa-east-1",
+    "EU (Ireland)": "eu-west-1",
+    "EU (London)": "eu-west-2",
+    "EU (Frankfurt)": "eu-central-1",
+    "Asia Pacific (Mumbai)": "ap-south-1",
+    "Asia Pacific (Tokyo)": "ap-northeast-1",
+    "Asia Pacific (Seoul)": "ap-northeast-2",
+    "Asia Pacific (Singapore)": "ap-southeast-1",
+    "Asia Pacific (Sydney)": "ap-southeast-2",
+}
+
+
+def _pricing_page_document(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise SourceFormatError(f"not JSON: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("regions"), dict):
+        raise SourceFormatError("no 'regions' map found in the pricing-page JSON")
+    return document
+
+
+def parse_ec2_pricing_page(text: str) -> dict[str, dict[str, float]]:
+    """Region -> instance type -> USD per hour from one ec2.shop data/ec2/<region>-ondemand.json.
+
+    The file is AWS's pricing-page JSON: {"manifest": ..., "regions": {location: {name: entry}}}, each
+    entry with "Instance Type", "price" and "Operating System". Only Linux entries without pre-installed
+    software are read; two entries of a type with different prices raise rather than picking one.
+    """
+    prices: dict[str, dict[str, float]] = {}
+    for location, entries in _pricing_page_document(text)["regions"].items():
+        region = _AWS_LOCATIONS.get(location)
+        if region is None:
+            raise SourceFormatError(f"unknown location {location!r}")
+        if not isinstance(entries, dict):
+            raise SourceFormatError(f"{location}: entries are not a map")
+        table = prices.setdefault(region, {})
+        for entry in entries.values():
+            try:
+                instance_type, price = entry["Instance Type"], float(entry["price"])
+                linux = entry["Operating System"] == "Linux" and entry.get("Pre Installed S/W", "NA") == "NA"
+            except (KeyError, TypeError, ValueError) as error:
+                raise SourceFormatError(f"{location}: entry without type, price or OS ({error})") from error
+            if not linux:
+                continue
+            seen = table.setdefault(instance_type, price)
+            if seen != price:
+                raise SourceFormatError(f"{instance_type} in {region}: entries disagree ({seen} vs {price})")
+    if not any(prices.values()):
+        raise SourceFormatError("no priced entry found in the pricing-page JSON")
+    return prices
+
+
+def ec2_pricing_page_published_on(text: str) -> str:
+    """The day of the manifest's "hawkFilePublicationDate", or "" when absent."""
+    manifest = _pricing_page_document(text).get("manifest") or {}
+    stamp = manifest.get("hawkFilePublicationDate", "") if isinstance(manifest, dict) else ""
+    return stamp[:10] if re.fullmatch(r"\d{4}-\d{2}-\d{2}T.*", stamp or "") else ""
+
+
 _JS_REGION = re.compile(
     r'"region":\s*"(?P<region>[a-z0-9-]+)".*?"FARGATE":\s*\{\s*"cpu":\s*(?P<cpu>[\d.]+),\s*"ram":\s*(?P<ram>[\d.]+)'
     r'\s*\},\s*"FARGATE_SPOT":\s*\{\s*"cpu":\s*(?P<spot_cpu>[\d.]+),\s*"ram":\s*(?P<spot_ram>[\d.]+)',
@@ -351,6 +438,7 @@ def build_catalog(
     shapes: Mapping[str, Shape],
     fargate_x86: Mapping[str, Mapping[str, tuple[float, float]]],
     skypilot_prices: Mapping[str, Mapping[str, float]] | None = None,
+    pricing_page_prices: Mapping[str, Mapping[str, float]] | None = None,
     source_dates: Mapping[str, str] | None = None,
     regions: Iterable[str] = REGIONS,
 ) -> dict[str, Any]:
@@ -390,12 +478,19 @@ def build_catalog(
             entry["managed_instances_fee"] = {name: fee for name, (fee, _) in sorted(fees.items())}
             cells["managed_instances_fee"] = next(iter(fees.values()))[1]
             used.update(source for _, source in fees.values())
-        ec2_source, ec2 = _ec2_prices(region, karpenter_prices, skypilot_prices)
-        ec2 = {name: price for name, price in ec2.items() if wanted_type(name) and name in shapes and price > 0}
+        ec2, origins = _ec2_prices(
+            region,
+            ((KARPENTER, karpenter_prices), (EC2SHOP, pricing_page_prices), (SKYPILOT, skypilot_prices)),
+            shapes,
+        )
         if ec2:
-            entry["ec2_on_demand"] = dict(sorted(ec2.items(), key=lambda item: _type_order(item[0])))
-            cells["ec2_on_demand"] = ec2_source
-            used.add(ec2_source)
+            order = sorted(ec2, key=_type_order)
+            entry["ec2_on_demand"] = {name: ec2[name] for name in order}
+            # the source of most cells names the part; a type another source filled in is named on its own
+            main = max(set(origins.values()), key=lambda source: (list(origins.values()).count(source), source))
+            cells["ec2_on_demand"] = main
+            cells.update({f"ec2_on_demand.{name}": origins[name] for name in order if origins[name] != main})
+            used.update(origins.values())
             priced_types |= set(ec2)
         entry["cell_sources"] = cells
         region_entries[region] = entry
@@ -427,15 +522,18 @@ def build_catalog(
 
 def _ec2_prices(
     region: str,
-    karpenter_prices: Mapping[str, Mapping[str, float]],
-    skypilot_prices: Mapping[str, Mapping[str, float]] | None,
-) -> tuple[str, Mapping[str, float]]:
-    # Karpenter's dated table first (it holds us-east-1), SkyPilot for the regions Karpenter lacks
-    if region in karpenter_prices:
-        return KARPENTER, karpenter_prices[region]
-    if skypilot_prices and region in skypilot_prices:
-        return SKYPILOT, skypilot_prices[region]
-    return "", {}
+    ranked: Iterable[tuple[str, Mapping[str, Mapping[str, float]] | None]],
+    shapes: Mapping[str, Shape],
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Wanted, shaped types of the region -> price, and -> source: each from the first source giving it."""
+    prices: dict[str, float] = {}
+    origins: dict[str, str] = {}
+    for source, table in ranked:
+        for name, price in ((table or {}).get(region) or {}).items():
+            if name not in prices and wanted_type(name) and name in shapes and price > 0:
+                prices[name] = price
+                origins[name] = source
+    return prices, origins
 
 
 def _type_order(instance_type: str) -> tuple[int, str, int]:
@@ -509,15 +607,17 @@ def coverage_gaps(catalog: Mapping[str, Any]) -> list[str]:
 
 
 def cross_check(
-    karpenter_prices: Mapping[str, Mapping[str, float]], skypilot_prices: Mapping[str, Mapping[str, float]]
+    first: Mapping[str, Mapping[str, float]],
+    second: Mapping[str, Mapping[str, float]],
+    names: tuple[str, str] = ("karpenter", "skypilot"),
 ) -> list[str]:
     """Wanted types both sources price in the same region, where their prices differ."""
     differences: list[str] = []
-    for region, prices in karpenter_prices.items():
-        other = skypilot_prices.get(region, {})
-        for name in sorted(set(prices) & set(other), key=_type_order):
-            if wanted_type(name) and abs(prices[name] - other[name]) > 1e-9:
-                differences.append(f"{region} {name}: karpenter {prices[name]} vs skypilot {other[name]}")
+    for region, prices in first.items():
+        other = second.get(region, {})
+        for name in sorted({n for n in set(prices) & set(other) if wanted_type(n)}, key=_type_order):
+            if abs(prices[name] - other[name]) > 1e-9:
+                differences.append(f"{region} {name}: {names[0]} {prices[name]} vs {names[1]} {other[name]}")
     return differences
 
 
@@ -526,6 +626,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--karpenter-prices", type=Path, required=True, help="zz_generated.pricing_aws.go")
     parser.add_argument("--karpenter-instance-types", type=Path, required=True, help="instance-types.md")
     parser.add_argument("--fargate-js", type=Path, required=True, help="fgcalc src/utils/data.js")
+    parser.add_argument(
+        "--ec2-pricing-json",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="ec2.shop data/ec2/<region>-ondemand.json files (AWS pricing-page JSON), one per region",
+    )
     parser.add_argument("--skypilot-vms", type=Path, help="SkyPilot catalogs/v8/aws/vms.csv (or rows of it)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -534,18 +641,37 @@ def main(argv: list[str] | None = None) -> int:
     fargate_text = args.fargate_js.read_text(encoding="utf-8")
     karpenter_prices = parse_karpenter_prices(karpenter_text)
     skypilot_prices = parse_skypilot_vms(args.skypilot_vms.read_text(encoding="utf-8")) if args.skypilot_vms else None
+    pricing_page_prices: dict[str, dict[str, float]] = {}
+    published: list[str] = []
+    for path in args.ec2_pricing_json:
+        page_text = path.read_text(encoding="utf-8")
+        for region, prices in parse_ec2_pricing_page(page_text).items():
+            if region in pricing_page_prices:
+                raise SourceFormatError(f"{path}: {region} is given by two pricing-page files")
+            pricing_page_prices[region] = prices
+        published.append(ec2_pricing_page_published_on(page_text))
     catalog = build_catalog(
         karpenter_prices=karpenter_prices,
         shapes=parse_karpenter_instance_types(args.karpenter_instance_types.read_text(encoding="utf-8")),
         fargate_x86=parse_fgcalc_data(fargate_text),
         skypilot_prices=skypilot_prices,
-        source_dates={KARPENTER: karpenter_generated_on(karpenter_text), FGCALC: fgcalc_verified_on(fargate_text)},
+        pricing_page_prices=pricing_page_prices or None,
+        source_dates={
+            KARPENTER: karpenter_generated_on(karpenter_text),
+            FGCALC: fgcalc_verified_on(fargate_text),
+            # the oldest publication among the files, if every file carries one
+            EC2SHOP: min(published) if published and all(published) else "",
+        },
     )
     validate(catalog)
     text = render(catalog)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out} ({len(text.encode())} bytes, as of {catalog['as_of']})", file=sys.stderr)
-    for line in cross_check(karpenter_prices, skypilot_prices or {}):
+    for line in (
+        *cross_check(karpenter_prices, skypilot_prices or {}),
+        *cross_check(karpenter_prices, pricing_page_prices, ("karpenter", "ec2shop")),
+        *cross_check(pricing_page_prices, skypilot_prices or {}, ("ec2shop", "skypilot")),
+    ):
         print(f"  sources differ: {line}", file=sys.stderr)
     for gap in coverage_gaps(catalog):
         print(f"  not priced: {gap}", file=sys.stderr)
