@@ -40,6 +40,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
         return {"status": "ignored", "reason": trigger.reason}
     summary: dict[str, Any] = _runner(context)(event=event, trigger=trigger)
+    refused = len(summary.get("refused_clusters") or []) + len(summary.get("unknown_clusters") or [])
+    if refused:  # outside the Clusters setting, or no such cluster: logged by handle_trigger
+        metrics.add_metric(name="ClustersRefused", unit=MetricUnit.Count, value=refused)
     published = (summary.get("publish") or {}).get("published", 0)
     metrics.add_metric(name="VerdictsPublished", unit=MetricUnit.Count, value=published)
     return summary

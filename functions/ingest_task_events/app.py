@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,7 +27,8 @@ metrics = Metrics(namespace="modeshift")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     handle = _record_handler(os.environ["AWS_REGION"], account_from_arn(context.invoked_function_arn))
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # A batch of only bad records is answered like any other (each listed as failed), not as a crash.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
 
 
@@ -34,10 +36,21 @@ def _record_handler(region: str, account: str) -> Callable[[SQSRecord], str]:
     writer = ledger_writer()
 
     def handle(record: SQSRecord) -> str:
+        # Rejected and failed records alike are reported in batchItemFailures; the others stay processed.
         try:
-            outcome = process_task_event(record.body, region=region, account=account, writer=writer)
+            outcome = process_task_event(
+                record.body,
+                region=region,
+                account=account,
+                writer=writer,
+                now=datetime.now(UTC),
+                message_id=record.message_id,
+            )
         except InvalidTaskEvent:
             metrics.add_metric(name="TaskEventsRejected", unit=MetricUnit.Count, value=1)
+            raise
+        except Exception:
+            metrics.add_metric(name="TaskEventsFailed", unit=MetricUnit.Count, value=1)
             raise
         metrics.add_metric(name=f"TaskEvents{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         return outcome

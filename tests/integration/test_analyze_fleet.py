@@ -344,3 +344,109 @@ def test_manage_alarms_keeps_one_alarm_per_ec2_cluster_removes_stale_ones_and_sp
     again = _run(handler, "scheduled_scheduler")
     assert sorted(again["alarms"]["unchanged"]) == expected
     assert again["alarms"]["created"] == again["alarms"]["updated"] == again["alarms"]["deleted"] == []
+
+
+# --------------------------------------------------------------------------- scope is a boundary
+
+
+def _alarm_for(cluster: str, dimension: str | None = None) -> dict[str, Any]:
+    event = load_event("alarm_state_change_low_reservation")
+    event["detail"]["alarmName"] = f"modeshift-{cluster}-low-reservation"
+    for member in event["detail"]["configuration"]["metrics"]:
+        if "metricStat" in member:
+            member["metricStat"]["metric"]["dimensions"] = {"ClusterName": dimension or cluster}
+    return event
+
+
+def _published_clusters(aws: Aws) -> set[str]:
+    return {json.loads(envelope["Message"])["cluster"] for envelope in _drain(aws)}
+
+
+def test_alarm_is_refused_and_nothing_published_when_its_cluster_is_outside_the_clusters_setting(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MODESHIFT_CLUSTERS", "shop-ec2")
+
+    summary = _load_handler().lambda_handler(_alarm_for("core-ec2"), _lambda_context())
+
+    assert summary["status"] == "ignored"
+    assert summary["refused_clusters"] == ["core-ec2"]
+    assert _drain(aws) == []
+    assert _state_items(aws) == {}
+    assert any("refused: clusters outside the Clusters setting" in r.getMessage() for r in caplog.records)
+
+
+def test_manual_invoke_analyses_and_publishes_only_clusters_inside_the_clusters_setting(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODESHIFT_CLUSTERS", "shop-ec2")
+
+    summary = _load_handler().lambda_handler({"clusters": ["core-ec2", "shop-ec2"]}, _lambda_context())
+
+    assert summary["status"] == "ok"
+    assert summary["clusters"] == ["shop-ec2"]
+    assert summary["refused_clusters"] == ["core-ec2"]
+    assert _published_clusters(aws) == {"shop-ec2"}
+    assert {pk for pk, _ in _state_items(aws)} == {"VERDICT#shop-ec2"}
+    assert summary["alarms"]["created"] == ["modeshift-shop-ec2-low-reservation"]
+
+
+def test_scheduled_sweep_publishes_nothing_outside_the_clusters_setting_when_it_is_set(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODESHIFT_CLUSTERS", "core-ec2")
+
+    summary = _run(_load_handler(), "scheduled_eventbridge")
+
+    assert summary["clusters"] == ["core-ec2"]
+    assert _published_clusters(aws) <= {"core-ec2"}
+    assert {pk for pk, _ in _state_items(aws)} <= {"VERDICT#core-ec2"}
+
+
+def test_manual_invoke_reports_unknown_clusters_and_analyses_only_existing_ones(
+    aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
+    summary = _load_handler().lambda_handler({"clusters": ["ghost", "shop-ec2"]}, _lambda_context())
+
+    assert summary["clusters"] == ["shop-ec2"]
+    assert summary["unknown_clusters"] == ["ghost"]
+    assert summary["error_count"] == 0  # not analysed, so not an analysis error either
+    assert _published_clusters(aws) == {"shop-ec2"}
+    assert any("no such cluster" in r.getMessage() and "ghost" in r.getMessage() for r in caplog.records)
+
+
+def test_manual_invoke_runs_nothing_when_every_named_cluster_is_unknown(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def must_not_run(*_: Any, **__: Any) -> None:
+        raise AssertionError("nothing was left to analyse, yet the analysis ran (over every cluster?)")
+
+    monkeypatch.setattr("modeshift.app_analyze.analyze", must_not_run)
+
+    summary = _load_handler().lambda_handler({"clusters": ["ghost"]}, _lambda_context())
+
+    assert (summary["status"], summary["unknown_clusters"]) == ("ignored", ["ghost"])
+    assert _drain(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (_alarm_for("shop-ec2", dimension="core-ec2"), "ClusterName dimension says 'core-ec2'"),
+        ({"clusters": [f"c{index}" for index in range(200)]}, "200 clusters named, at most 100"),
+    ],
+    ids=["alarm dimension disagrees with its name", "200 cluster names"],
+)
+def test_trigger_is_rejected_before_any_aws_call_when_it_is_forged(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any], reason: str
+) -> None:
+    calls: list[str] = []
+    handler = _load_handler()
+    monkeypatch.setattr("modeshift.app_analyze.analyze", lambda *a, **k: calls.append("analyze"))
+    monkeypatch.setattr("modeshift.app_analyze.EcsInventoryReader", lambda *a, **k: calls.append("ecs"))
+
+    summary = handler.lambda_handler(event, _lambda_context())
+
+    assert summary["status"] == "ignored" and reason in summary["reason"]
+    assert calls == []
+    assert _drain(aws) == []

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import boto3
@@ -23,7 +23,7 @@ from moto import mock_aws
 from modeshift import ingest
 from modeshift.adapters.dynamodb_ledger import TaskLedgerReader, TaskLedgerWriter
 from modeshift.domain.models import LaunchMode
-from modeshift.domain.task_events import deltas_for, parse_task_event
+from modeshift.domain.task_events import LEDGER_WINDOW_DAYS, MAX_BUCKETS_PER_EVENT, deltas_for, parse_task_event
 from modeshift.errors import AccessDeniedError, AwsCallError, ConfigurationError, ThrottledError
 from tests.events import load_event
 from tests.fixtures.lambda_context import FakeLambdaContext
@@ -738,3 +738,191 @@ def test_writer_drops_marker_of_the_recorded_group_when_stopped_names_another_gr
 
     assert _markers(table) == []
     assert writer.record(parse_task_event(stopped)) == "duplicate"
+
+
+# --------------------------------------------------------------------------- refused at the door, bounded work
+
+OUT_OF_BOUNDS = {  # events/sqs_task_state_changes_out_of_bounds.json: message id → what is wrong
+    "a0000001-0000-4000-8000-000000000001": "nested deeper than 32 levels",
+    "a0000001-0000-4000-8000-000000000002": "detail.version",
+    "a0000001-0000-4000-8000-000000000003": "detail.memory",
+    "a0000001-0000-4000-8000-000000000004": "detail.group",
+    "a0000001-0000-4000-8000-000000000005": "not valid UTF-8",
+    "a0000001-0000-4000-8000-000000000006": "cluster name must be 1 to 255",
+    "a0000001-0000-4000-8000-000000000007": "missing field account",
+    "a0000001-0000-4000-8000-000000000008": "later than the event itself",
+    "a0000001-0000-4000-8000-000000000009": "before ECS existed",
+}
+
+
+def _stdout_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """Powertools' JSON log lines and EMF metric blobs, as printed to stdout."""
+    lines = []
+    for line in capsys.readouterr().out.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return [line for line in lines if isinstance(line, dict)]
+
+
+def _metric(lines: list[dict[str, Any]], name: str) -> float:
+    total = 0.0
+    for line in lines:
+        if "_aws" in line and name in line:
+            value = line[name]
+            total += sum(value) if isinstance(value, list) else value
+    return total
+
+
+def test_handler_rejects_each_out_of_bounds_event_at_parse_time_and_writes_good_ones_once(
+    app: ModuleType, table: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    batch = load_event("sqs_task_state_changes_out_of_bounds")
+    counter = WriteCounter(ingest.ledger_writer()._client)  # type: ignore[attr-defined]
+    capsys.readouterr()
+
+    result = _invoke(app, batch)
+
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(OUT_OF_BOUNDS)
+    assert _buckets(table) == _expected_sorted()
+    # as for the sample batch alone: RUNNING 1, its STOPPED 1, the two STOPPED without a RUNNING 2 each (the
+    # first guess fails); a rejected event never reaches DynamoDB
+    assert counter.calls == 6
+    metrics = _stdout_lines(capsys)
+    assert _metric(metrics, "TaskEventsRejected") == len(OUT_OF_BOUNDS)
+    assert _metric(metrics, "TaskEventsRecorded") == 4
+    warnings = [r for r in caplog.records if r.getMessage() == "rejected task event"]
+    assert {r.levelname for r in warnings} == {"WARNING"}
+    rejected = {r.message_id: r.reason for r in warnings}  # type: ignore[attr-defined]
+    assert set(rejected) == set(OUT_OF_BOUNDS)
+    for message_id, reason in OUT_OF_BOUNDS.items():
+        assert reason in rejected[message_id]
+
+    # SQS redelivers the whole batch (e.g. after a timeout): the good records still count once
+    again = _invoke(app, batch)
+
+    assert len(again["batchItemFailures"]) == len(OUT_OF_BOUNDS)
+    assert _buckets(table) == _expected_sorted()
+
+
+def test_handler_rejects_body_with_literal_lone_surrogate_when_sqs_hands_one_over(app: ModuleType, table: Any) -> None:
+    body = json.dumps(_stopped_copy(STOPPED, group="family:placeholder")).replace("placeholder", "\ud800")
+    batch = _sqs(body, load_event(RUNNING))
+
+    result = _invoke(app, batch)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+    assert [b["starts"] for b in _buckets(table)] == [Decimal(1)]
+
+
+def test_handler_rejects_event_dated_in_the_future_relative_to_now(app: ModuleType, table: Any) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    event = _stopped_copy(RUNNING, pullStartedAt=_iso(soon), startedAt=_iso(soon))
+    event["time"] = _iso(soon)[:-5] + "Z"
+    batch = _sqs(event)
+
+    assert len(_invoke(app, batch)["batchItemFailures"]) == 1
+    assert _buckets(table) == []
+
+
+def test_handler_logs_message_id_and_fails_only_that_record_when_an_unexpected_error_occurs(
+    app: ModuleType,
+    table: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = ingest.ledger_writer()
+    real = writer.record
+
+    def broken(event: Any) -> Any:
+        if event.detail.ledger_group == "service:web":
+            raise KeyError("something nobody planned for")
+        return real(event)
+
+    monkeypatch.setattr(writer, "record", broken)
+    batch = load_event("sqs_task_state_changes_out_of_bounds")
+    web = next(r["messageId"] for r in batch["Records"] if "service:web" in r["body"])
+    capsys.readouterr()
+
+    result = _invoke(app, batch)
+
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted([*OUT_OF_BOUNDS, web])
+    assert _buckets(table) == [b for b in _expected_sorted() if b["group"] != "service:web"]
+    (failed,) = [r for r in caplog.records if r.getMessage() == "task event not recorded"]
+    assert (failed.levelname, failed.message_id, failed.error) == ("WARNING", web, "KeyError")  # type: ignore[attr-defined]
+    assert _metric(_stdout_lines(capsys), "TaskEventsFailed") == 1
+
+    monkeypatch.setattr(writer, "record", real)
+    assert len(_invoke(app, batch)["batchItemFailures"]) == len(OUT_OF_BOUNDS)  # the retry records web once
+    assert _buckets(table) == _expected_sorted()
+
+
+class AcceptingTable:
+    """A table whose client accepts every transaction and keeps it: the work one event asks for, without moto
+    (which takes minutes over 1,700 bucket updates)."""
+
+    name = "accepting"
+
+    def __init__(self) -> None:
+        self.transactions: list[list[dict[str, Any]]] = []
+        self.meta = SimpleNamespace(client=self)
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self.transactions.append(TransactItems)
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("detail", "hours"),
+    [
+        ({"stoppedAt": "2029-11-20T03:12:20.500Z"}, LEDGER_WINDOW_DAYS * 24 + 1),  # three years ahead
+        ({"pullStartedAt": "2015-01-01T00:00:00.000Z", "startedAt": "2015-01-01T00:00:09.000Z"}, 1681),
+        ({"stoppedAt": "8999-12-31T23:59:59.000Z"}, LEDGER_WINDOW_DAYS * 24 + 1),
+    ],
+)
+def test_writer_bounds_buckets_and_transactions_when_the_interval_spans_years(
+    detail: dict[str, str], hours: int
+) -> None:
+    # parsed without `now` (as a library caller might), so nothing refused the dates: the writer bounds the work
+    table = AcceptingTable()
+    event = parse_task_event(_stopped_copy(STOPPED, **detail))
+
+    assert TaskLedgerWriter(table).record(event) == "recorded"
+
+    actions = [action for transaction in table.transactions for action in transaction]
+    buckets = [a for a in actions if "Update" in a and a["Update"]["Key"]["pk"].startswith("LEDGER#")]
+    assert len(buckets) == hours <= MAX_BUCKETS_PER_EVENT
+    # the first transaction holds the task item, the marker's Delete and 98 buckets; the others 99 each
+    assert len(table.transactions) == 1 + math.ceil((hours - 98) / 99) <= 17
+    assert all(len(t) <= 100 for t in table.transactions)
+
+
+def test_writer_clips_to_its_own_retention_when_task_started_before_the_window(table: Any) -> None:
+    writer = TaskLedgerWriter(table, retention_days=3)
+    event = parse_task_event(
+        _stopped_copy(STOPPED, pullStartedAt="2015-06-01T00:00:00.000Z", startedAt="2015-06-01T00:00:10.000Z")
+    )
+
+    assert writer.record(event) == "recorded"
+
+    buckets = _buckets(table)
+    assert len(buckets) == 3 * 24 + 1
+    assert buckets[0]["hour"] == "2026-11-17T03:00:00Z"
+    assert sum(b["starts"] for b in buckets) == 0  # the start's hour left the window long ago
+    (task,) = _items(table, "TASK#")
+    assert (task["buckets_total"], task["buckets_done"]) == (Decimal(len(buckets)), Decimal(len(buckets)))
+
+
+def test_writer_counts_no_start_when_task_failed_to_start(table: Any) -> None:
+    writer = TaskLedgerWriter(table)
+    failed = _stopped_copy(STOPPED, stopCode="TaskFailedToStart", startedAt=None)
+    del failed["detail"]["startedAt"]
+
+    assert writer.record(parse_task_event(failed)) == "recorded"
+
+    buckets = _buckets(table)
+    assert sum(b["starts"] for b in buckets) == 0
+    assert sum(b["task_seconds"] for b in buckets) > 0  # Fargate billed the image pull
+    assert _markers(table) == []

@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 
 from modeshift.domain.models import LaunchMode
 from modeshift.domain.task_events import (
+    LEDGER_WINDOW_DAYS,
+    MAX_BUCKETS_PER_EVENT,
+    MAX_JSON_DEPTH,
     InvalidTaskEvent,
     billed_interval,
     deltas_for,
     parse_task_event,
     split_by_hour,
+    start_moment,
 )
 from tests.events import load_event
 
@@ -76,7 +80,14 @@ def test_parse_accepts_minimal_event_when_optional_fields_are_absent() -> None:
     raw = {
         "detail-type": "ECS Task State Change",
         "source": "aws.ecs",
-        "detail": {"clusterArn": "arn:aws:ecs:us-east-1:1:cluster/c", "taskArn": "t", "version": 1, "lastStatus": "X"},
+        "account": "111122223333",
+        "region": "eu-west-1",
+        "detail": {
+            "clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+            "taskArn": "arn:aws:ecs:eu-west-1:111122223333:task/c/0f",
+            "version": 1,
+            "lastStatus": "X",
+        },
     }
 
     event = parse_task_event(raw)
@@ -272,3 +283,257 @@ def test_deltas_task_seconds_sum_to_billed_interval(start: datetime, length_ms: 
     expected_ms = max(length_ms, 60_000) if fargate else length_ms
     assert sum(d.task_seconds for d in deltas) == pytest.approx(expected_ms / 1000, abs=1e-6)
     assert sum(round(d.task_seconds * 1000) for d in deltas) == expected_ms
+
+
+# --------------------------------------------------------------------------- refused at the door
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+# the sample STOPPED event was sent at 2026-11-20T03:12:21Z; "now" a little later
+NOW = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
+BIG = "x" * 300_000
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    """The sample STOPPED event with one field (dotted path; a leading `-` deletes it) set to value."""
+    event = copy.deepcopy(load_event(STOPPED))
+    delete = path.startswith("-")
+    *parents, last = path.lstrip("-").split(".")
+    target = event
+    for key in parents:
+        target = target[key]
+    if delete:
+        del target[last]
+    else:
+        target[last] = value
+    return event
+
+
+def _body(event: dict[str, Any]) -> str:
+    return json.dumps(event)
+
+
+def _family(family: str) -> dict[str, Any]:
+    """A task without a group: its group is `family:` + the family in its task definition ARN."""
+    event = _with("-detail.group", None)
+    event["detail"]["taskDefinitionArn"] = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:1"
+    return event
+
+
+REJECTED: list[tuple[str, str | bytes, str]] = [  # (case, body, what the reason says)
+    # nesting: measured before json recurses (3,000 deep must not raise RecursionError)
+    ("nesting 3,000 deep", _nested(3000), f"nested deeper than {MAX_JSON_DEPTH} levels"),
+    ("arrays 3,000 deep", "[" * 3000 + "]" * 3000, "nested deeper than"),
+    ("unknown field nested 40 deep", _body(_with("detail.extra", json.loads(_nested(40)))), "nested deeper than"),
+    ("NaN literal", _body(load_event(STOPPED)).replace('"version": 6', '"version": NaN'), "NaN is not a JSON"),
+    ("5,000-digit integer", _body(load_event(STOPPED)).replace('"version": 6', '"version": ' + "9" * 5000), "not JSON"),
+    ("invalid UTF-8 bytes", b'{"detail-type": "\xff"}', "not valid UTF-8"),
+    # number ranges
+    ("version 10^40", _body(_with("detail.version", 10**40)), "detail.version"),
+    ("version 2^53", _body(_with("detail.version", 2**53)), "detail.version"),
+    ("version negative", _body(_with("detail.version", -1)), "detail.version"),
+    ("memory of 41 digits", _body(_with("detail.memory", "4" * 41)), "detail.memory"),
+    ("memory above 32 TiB", _body(_with("detail.memory", str(32 * 1024 * 1024 + 1))), "detail.memory"),
+    ("cpu above 192 vCPU", _body(_with("detail.cpu", "196609")), "detail.cpu"),
+    ("cpu in non-ASCII digits", _body(_with("detail.cpu", "١٠٢٤")), "detail.cpu"),
+    # string lengths within DynamoDB's key limits
+    (
+        "300 KB clusterArn",
+        _body(_with("detail.clusterArn", "arn:aws:ecs:us-east-1:123456789012:cluster/" + BIG)),
+        "detail.clusterArn",
+    ),
+    (
+        "300 KB taskArn",
+        _body(_with("detail.taskArn", "arn:aws:ecs:us-east-1:123456789012:task/prod/" + BIG)),
+        "detail.taskArn",
+    ),
+    ("300 KB group", _body(_with("detail.group", "family:" + BIG)), "detail.group"),
+    ("513-byte group", _body(_with("detail.group", "é" * 257)), "detail.group"),
+    ("300 KB startedBy", _body(_with("detail.startedBy", BIG)), "detail.startedBy"),
+    ("300 KB stopCode", _body(_with("detail.stopCode", BIG)), "detail.stopCode"),
+    ("300 KB taskDefinitionArn", _body(_family(BIG)), "detail.taskDefinitionArn"),
+    ("family of 256 characters", _body(_family("f" * 256)), "its family"),
+    ("family with a space", _body(_family("nightly report")), "its family"),
+    # valid UTF-8: no lone surrogates, in stored fields or anywhere else
+    (
+        "lone surrogate in group",
+        _body(_with("detail.group", "family:a")).replace("family:a", "family:\\ud800"),
+        "not valid UTF-8",
+    ),
+    (
+        "lone surrogate in an unknown field",
+        _body(_with("detail.note", "x")).replace('"note": "x"', '"note": "\\udfff"'),
+        "not valid UTF-8",
+    ),
+    ("lone surrogate in a key", _body(_with("detail.note", "x")).replace('"note"', '"\\ud800"'), "not valid UTF-8"),
+    # a cluster and a group that name something
+    (
+        "clusterArn ending in cluster/",
+        _body(_with("detail.clusterArn", "arn:aws:ecs:us-east-1:123456789012:cluster/")),
+        "cluster name",
+    ),
+    ("clusterArn not an ARN", _body(_with("detail.clusterArn", "prod")), "not an ECS cluster ARN"),
+    ("empty group", _body(_with("detail.group", "")), "group is empty"),
+    ("service group without a name", _body(_with("detail.group", "service:")), "service name"),
+    ("blank group", _body(_with("detail.group", "  ")), "whitespace"),
+    ("group with a newline", _body(_with("detail.group", "family:a\nb")), "control characters"),
+    # account and region: required, and the cluster's and task's too
+    ("no account", _body(_with("-account", None)), "missing field account"),
+    ("no region", _body(_with("-region", None)), "missing field region"),
+    ("account not 12 digits", _body(_with("account", "12345")), "account"),
+    ("another account", _body(_with("account", "444455556666")), "event from account 444455556666"),
+    ("another region", _body(_with("region", "eu-west-1")), "event from region eu-west-1"),
+    (
+        "cluster of another account",
+        _body(_with("detail.clusterArn", "arn:aws:ecs:us-east-1:444455556666:cluster/prod")),
+        "clusterArn belongs to another account",
+    ),
+    # timestamps after ECS existed, not in the future
+    ("stoppedAt before ECS existed", _body(_with("detail.stoppedAt", "2014-11-12T23:59:59Z")), "before ECS existed"),
+    ("pullStartedAt in 1970", _body(_with("detail.pullStartedAt", 0)), "before ECS existed"),
+    ("stoppedAt three years ahead", _body(_with("detail.stoppedAt", "2029-11-20T03:12:20Z")), "later than the event"),
+    ("stoppedAt in year 9999", _body(_with("detail.stoppedAt", "9999-12-31T23:59:59Z")), "detail.stoppedAt"),
+    (
+        "time in the future",
+        _body(_with("time", "2026-11-21T00:00:00Z")),
+        "time 2026-11-21T00:00:00+00:00 is in the future",
+    ),
+    (
+        "stoppedAt 16 min after the event",
+        _body(_with("detail.stoppedAt", "2026-11-20T03:28:22Z")),
+        "later than the event",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "message"), REJECTED, ids=[case for case, _, _ in REJECTED])
+def test_parse_rejects_with_reason_when_event_is_outside_what_aws_sends(
+    case: str, body: str | bytes, message: str
+) -> None:
+    with pytest.raises(InvalidTaskEvent) as raised:
+        parse_task_event(body, now=NOW, account=ACCOUNT, region=REGION)
+
+    assert message in str(raised.value)
+    assert len(str(raised.value)) < 2_000  # the reason never quotes a 300 KB value back
+
+
+def test_parse_rejects_without_recursion_error_when_an_object_is_nested_3000_deep() -> None:
+    deep: Any = 1
+    for _ in range(3000):
+        deep = {"a": deep}
+    event = _with("detail.extra", None)
+    event["detail"]["extra"] = deep
+
+    with pytest.raises(InvalidTaskEvent, match="nested deeper than"):
+        parse_task_event(event)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("detail.version", 2**53 - 1),
+        ("detail.cpu", "196608"),
+        ("detail.memory", str(32 * 1024 * 1024)),
+        ("detail.group", "family:" + "a" * 255),
+        ("detail.group", "service:" + "a" * 255),
+        ("detail.group", "databases"),  # a RunTask custom group
+        ("detail.stoppedAt", "2026-11-20T03:27:20Z"),  # 15 min after the event: clock skew
+        ("detail.extra", json.loads(_nested(MAX_JSON_DEPTH - 3))),
+        ("detail.note", "naïve ☃ 𝄞"),
+    ],
+)
+def test_parse_accepts_value_when_it_is_at_the_bound_aws_allows(path: str, value: Any) -> None:
+    event = parse_task_event(_body(_with(path, value)), now=NOW, account=ACCOUNT, region=REGION)
+
+    assert event.detail.cluster == "prod"
+
+
+def test_parse_checks_no_clock_when_now_is_not_given() -> None:
+    # offline callers (tests, the benchmark) parse recorded events without a clock
+    event = parse_task_event(_with("time", "2031-01-01T00:00:00Z"))
+
+    assert event.time == datetime(2031, 1, 1, tzinfo=UTC)
+
+
+def test_start_moment_is_none_when_task_failed_to_start_without_started_at() -> None:
+    event = parse_task_event(_with("detail.stopCode", "TaskFailedToStart"))
+    failed = _with("detail.stopCode", "TaskFailedToStart")
+    del failed["detail"]["startedAt"]
+
+    never = parse_task_event(failed)
+
+    assert start_moment(event) is not None  # it did start, then failed: a start
+    assert start_moment(never) is None
+    deltas = deltas_for(never, count_start=True)
+    assert sum(d.starts for d in deltas) == 0
+    assert sum(d.task_seconds for d in deltas) > 0  # Fargate still billed the image pull
+
+
+# --------------------------------------------------------------------------- bounded work per event
+
+
+def test_deltas_are_clipped_to_the_ledger_window_when_task_ran_for_years() -> None:
+    event = parse_task_event(_stopped(pullStartedAt="2015-01-01T00:00:00Z", startedAt="2015-01-01T00:00:05Z"))
+
+    deltas = deltas_for(event, count_start=True)
+
+    assert len(deltas) <= MAX_BUCKETS_PER_EVENT
+    assert sum(d.task_seconds for d in deltas) == pytest.approx(LEDGER_WINDOW_DAYS * 86_400)
+    assert deltas[-1].hour_iso == "2026-11-20T03:00:00Z"  # the latest hours are the ones kept
+    assert sum(d.starts for d in deltas) == 0  # the start hour expired long ago
+
+
+def test_deltas_are_capped_when_stopped_at_is_three_years_ahead() -> None:
+    # without `now` nothing refuses the date: the window still bounds the work to 1,682 buckets, not 57,659
+    event = parse_task_event(_stopped(stoppedAt="2029-11-20T03:12:20Z"))
+
+    deltas = deltas_for(event, count_start=True)
+
+    assert len(deltas) == LEDGER_WINDOW_DAYS * 24 + 1 <= MAX_BUCKETS_PER_EVENT
+    assert deltas[0].hour_iso == "2029-09-11T03:00:00Z"
+
+
+def test_deltas_follow_a_shorter_retention_when_the_writer_keeps_fewer_days() -> None:
+    event = parse_task_event(_stopped(pullStartedAt="2026-01-01T00:00:00Z", startedAt="2026-01-01T00:00:05Z"))
+
+    deltas = deltas_for(event, retention=timedelta(days=15))
+    longer = deltas_for(event, retention=timedelta(days=500))
+
+    assert sum(d.task_seconds for d in deltas) == pytest.approx(15 * 86_400)
+    assert len(longer) == LEDGER_WINDOW_DAYS * 24 + 1  # more retention never means more than the cap
+
+
+def test_deltas_keep_the_start_when_it_lies_inside_the_window() -> None:
+    event = parse_task_event(_stopped(pullStartedAt="2026-11-01T00:00:00Z", startedAt="2026-11-01T00:00:05Z"))
+
+    deltas = deltas_for(event, count_start=True)
+
+    assert [d.hour_iso for d in deltas if d.starts] == ["2026-11-01T00:00:00Z"]
+
+
+@given(
+    start=st.datetimes(min_value=datetime(2014, 11, 13), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)),
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3650)),
+    spot=st.booleans(),
+    fargate=st.booleans(),
+)
+def test_deltas_never_exceed_the_bucket_cap_whatever_the_interval(
+    start: datetime, length: timedelta, spot: bool, fargate: bool
+) -> None:
+    iso = "%Y-%m-%dT%H:%M:%S.%f"
+    raw = _stopped(
+        pullStartedAt=start.strftime(iso)[:-3] + "Z",
+        startedAt=start.strftime(iso)[:-3] + "Z",
+        stoppedAt=(start + length).strftime(iso)[:-3] + "Z",
+        launchType="FARGATE" if fargate else "EC2",
+        stopCode="SpotInterruption" if spot else "EssentialContainerExited",
+    )
+
+    deltas = deltas_for(parse_task_event(raw), count_start=True)
+
+    assert len(deltas) <= MAX_BUCKETS_PER_EVENT
+    assert sum(d.task_seconds for d in deltas) <= LEDGER_WINDOW_DAYS * 86_400 + 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modeshift.domain.triggers import (
+    MAX_TRIGGER_CLUSTERS,
     AlarmTrigger,
     IgnoredTrigger,
     SweepTrigger,
@@ -81,11 +83,13 @@ def test_alarm_dimension_in_list_shape_is_read() -> None:
     assert _parse(event).cluster == "shop-ec2"
 
 
-def test_alarm_with_two_clusters_in_its_metrics_falls_back_to_its_name() -> None:
+def test_parse_trigger_rejects_alarm_when_one_of_its_metrics_names_another_cluster() -> None:
     event = load_event("alarm_state_change_low_reservation")
     metrics = event["detail"]["configuration"]["metrics"]
     metrics[1]["metricStat"]["metric"]["dimensions"] = {"ClusterName": "other"}
-    assert _parse(event).cluster == "shop-ec2"
+    trigger = _parse(event)
+    assert isinstance(trigger, IgnoredTrigger)
+    assert "named for cluster 'shop-ec2' but its ClusterName dimension says 'other'" in trigger.reason
 
 
 def test_foreign_alarm_is_ignored() -> None:
@@ -181,3 +185,85 @@ def test_account_and_region_come_from_the_function_arn() -> None:
     assert account_and_region_of(arn) == (ACCOUNT, REGION)
     assert account_and_region_of("nonsense") == (None, None)
     assert account_and_region_of(None) == (None, None)
+
+
+# --------------------------------------------------------------------------- bounds and agreement
+
+
+def _names(count: int) -> list[str]:
+    return [f"cluster-{index:04d}" for index in range(count)]
+
+
+@pytest.mark.parametrize("where", ["manual", "scheduled"])
+def test_parse_trigger_ignores_sweep_when_it_names_more_than_100_clusters(where: str) -> None:
+    names = _names(MAX_TRIGGER_CLUSTERS + 1)
+    event: dict[str, Any] = {"clusters": names}
+    if where == "scheduled":
+        event = {**load_event("scheduled_scheduler"), "detail": json.dumps({"clusters": names})}
+
+    trigger = _parse(event)
+
+    assert isinstance(trigger, IgnoredTrigger)
+    assert "101 clusters named, at most 100 per event" in trigger.reason
+
+
+def test_parse_trigger_accepts_sweep_when_it_names_exactly_100_clusters() -> None:
+    assert _parse({"clusters": _names(MAX_TRIGGER_CLUSTERS)}).clusters == tuple(_names(MAX_TRIGGER_CLUSTERS))
+
+
+def test_parse_trigger_refuses_a_million_names_without_looking_at_them() -> None:
+    trigger = _parse({"clusters": [{"not": "a name"}] * 1_000_000})
+
+    assert isinstance(trigger, IgnoredTrigger) and "1000000 clusters named" in trigger.reason
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "shown"),
+    [
+        ({"ClusterName": "core-ec2"}, "'core-ec2'"),
+        ([{"Name": "ClusterName", "Value": "core-ec2"}], "'core-ec2'"),
+        ({"ClusterName": ["shop-ec2"]}, "<list>"),
+        ({"ClusterName": None}, "<NoneType>"),
+        ({"ClusterName": "shop ec2"}, "'shop ec2'"),
+    ],
+)
+def test_parse_trigger_rejects_alarm_when_its_dimension_disagrees_with_its_name(dimensions: Any, shown: str) -> None:
+    event = load_event("alarm_state_change_low_reservation")
+    for member in event["detail"]["configuration"]["metrics"]:
+        if "metricStat" in member:
+            member["metricStat"]["metric"]["dimensions"] = dimensions
+
+    trigger = _parse(event)
+
+    assert isinstance(trigger, IgnoredTrigger)
+    assert f"ClusterName dimension says {shown}: rejected" in trigger.reason
+    assert trigger.event_id == event["id"]
+
+
+def test_parse_trigger_ignores_alarm_when_its_name_holds_no_valid_cluster() -> None:
+    event = load_event("alarm_state_change_low_reservation")
+    event["detail"]["alarmName"] = "modeshift-shop ec2-low-reservation"
+
+    trigger = _parse(event)
+
+    assert isinstance(trigger, IgnoredTrigger) and "names no cluster" in trigger.reason
+
+
+def test_parse_trigger_ignores_scheduled_event_when_detail_string_is_nested_3000_deep() -> None:
+    event = {**load_event("scheduled_scheduler"), "detail": "[" * 3000 + "]" * 3000}
+
+    trigger = _parse(event)
+
+    assert isinstance(trigger, IgnoredTrigger) and "not JSON" in trigger.reason
+
+
+def test_parse_trigger_keeps_reasons_short_when_values_are_huge() -> None:
+    event = load_event("alarm_state_change_low_reservation")
+    event["detail"]["alarmName"] = "modeshift-" + "x" * 100_000
+    deep: Any = []
+    for _ in range(900):
+        deep = [deep]
+    scheduled = {**load_event("scheduled_scheduler"), "detail": {"clusters": [deep, "x" * 100_000]}}
+
+    for trigger in (_parse(event), _parse(scheduled)):
+        assert isinstance(trigger, IgnoredTrigger) and len(trigger.reason) < 400

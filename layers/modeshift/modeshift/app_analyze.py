@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from modeshift.adapters.alarms import ReservationAlarmManager
+from modeshift.adapters.ecs import EcsInventoryReader
 from modeshift.adapters.sns_publisher import SnsPublisher
 from modeshift.adapters.verdict_state import DynamoDbVerdictStateStore
 from modeshift.aws import AwsClients
@@ -23,19 +25,49 @@ logger = logging.getLogger(__name__)
 MAX_SUMMARY_ERRORS = 20  # the summary stays small; logs carry the rest
 
 
-def _settings_for(trigger: SweepTrigger | AlarmTrigger, settings: Settings) -> Settings:
-    if isinstance(trigger, AlarmTrigger):
-        return settings.merged(clusters=(trigger.cluster,))
-    # An event naming clusters narrows the run; otherwise MODESHIFT_CLUSTERS (or every cluster) applies.
-    return settings.merged(clusters=trigger.clusters or None)
+@dataclass(frozen=True, slots=True)
+class _Targets:
+    """The clusters a trigger may analyse: None = the Clusters setting, or every cluster when it is empty."""
+
+    clusters: tuple[str, ...] | None
+    refused: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def _targets(trigger: SweepTrigger | AlarmTrigger, settings: Settings, clients: AwsClients) -> _Targets:
+    """The Clusters setting is a boundary, not a default: a named cluster outside it is refused; the rest must
+    exist (ListClusters), an unknown name is reported, not analysed."""
+    named = (trigger.cluster,) if isinstance(trigger, AlarmTrigger) else trigger.clusters
+    if not named:
+        return _Targets(clusters=None)
+    scope = set(settings.clusters)
+    refused = tuple(name for name in named if scope and name not in scope)
+    allowed = [name for name in named if name not in refused]
+    if refused:
+        logger.warning("refused: clusters outside the Clusters setting %s: %s", sorted(scope), list(refused))
+    unknown: tuple[str, ...] = ()
+    if allowed:
+        existing = set(EcsInventoryReader(clients.client("ecs"), clients.client("ec2")).list_cluster_names())
+        unknown = tuple(name for name in allowed if name not in existing)
+        if unknown:
+            logger.warning("not analysed: no such cluster in this account and region: %s", list(unknown))
+    return _Targets(clusters=tuple(name for name in allowed if name not in unknown), refused=refused, unknown=unknown)
 
 
 def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, now: datetime) -> dict[str, Any]:
     """Analyse what the trigger asks for, publish what changed (topic and table set), keep the alarms
-    (manage_alarms, sweeps only). Returns a JSON-able summary; AWS failures of the analysis itself raise."""
+    (manage_alarms, sweeps only). Returns a JSON-able summary; AWS failures of the analysis itself raise.
+
+    Never analyses or publishes a cluster outside the Clusters setting (when set) or one that does not exist.
+    """
     if isinstance(trigger, IgnoredTrigger):
         return {"status": "ignored", "reason": trigger.reason}
-    run_settings = _settings_for(trigger, settings)
+    targets = _targets(trigger, settings, clients)
+    checked = {"refused_clusters": list(targets.refused), "unknown_clusters": list(targets.unknown)}
+    if targets.clusters == ():
+        # An empty list would mean "every cluster" to the analysis: nothing is left, so nothing runs.
+        return {"status": "ignored", "reason": "no cluster left to analyse", "event_id": trigger.event_id, **checked}
+    run_settings = settings.merged(clusters=targets.clusters)
     report = analyze(run_settings, clients, now)
     errors = [f"cluster {e.cluster}: {e.error}" for e in report.errors]
     summary: dict[str, Any] = {
@@ -47,6 +79,7 @@ def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, no
         "verdict_counts": report.totals.verdict_counts,
         "cluster_verdict_counts": report.totals.cluster_verdict_counts,
         "monthly_savings_usd": report.totals.monthly_savings_usd,
+        **checked,
         "publish": None,
         "alarms": None,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from aws_lambda_powertools import Logger
@@ -25,25 +26,41 @@ def account_from_arn(arn: str) -> str:
     return parts[4]
 
 
-def process_task_event(body: str, *, region: str, account: str, writer: TaskEventSink) -> str:
-    """Parse, check that the event belongs to this account and region, record it: "recorded" or "duplicate".
+def process_task_event(
+    body: str,
+    *,
+    region: str,
+    account: str,
+    writer: TaskEventSink,
+    now: datetime | None = None,
+    message_id: str | None = None,
+) -> str:
+    """Parse, check that the event is this account's and region's, record it: "recorded" or "duplicate".
 
     Raises InvalidTaskEvent (logged with its reason) for anything that is not this account's and region's
-    ECS Task State Change, so the SQS record is reported failed and ends in the dead-letter queue.
+    ECS Task State Change as AWS sends it (timestamps bounded by `now`, default: the clock), so the SQS record
+    is reported failed and ends in the dead-letter queue. Any other failure is logged with the message id
+    and raised as it is, for the batch to report that record alone.
     """
+    context = {"message_id": message_id} if message_id else {}
     try:
-        event = parse_task_event(body)
-        if event.account is not None and event.account != account:
-            raise InvalidTaskEvent(f"event from account {event.account}, this function serves {account}")
-        if event.region is not None and event.region != region:
-            raise InvalidTaskEvent(f"event from region {event.region}, this function serves {region}")
+        event = parse_task_event(body, now=now or datetime.now(UTC), account=account, region=region)
     except InvalidTaskEvent as exc:
-        logger.warning("rejected task event", extra={"reason": str(exc)})
+        logger.warning("rejected task event", extra={**context, "reason": str(exc)})
         raise
-    outcome = writer.record(event)
+    try:
+        outcome = writer.record(event)
+    except Exception as exc:
+        # not swallowed: the record is reported failed, retried, and ends in the dead-letter queue
+        logger.warning(
+            "task event not recorded",
+            extra={**context, "task_arn": event.detail.task_arn, "error": type(exc).__name__, "reason": str(exc)},
+        )
+        raise
     logger.debug(
         "task event",
         extra={
+            **context,
             "outcome": outcome,
             "task_arn": event.detail.task_arn,
             "version": event.detail.version,

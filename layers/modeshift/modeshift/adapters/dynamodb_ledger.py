@@ -21,6 +21,7 @@ from modeshift.adapters.aws_errors import translate
 from modeshift.domain.models import LaunchMode, MetricSeries
 from modeshift.domain.task_events import (
     HOUR_SECONDS,
+    LEDGER_WINDOW_DAYS,
     LedgerDelta,
     TaskStateChangeEvent,
     deltas_for,
@@ -41,7 +42,9 @@ BUCKETS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS - 1
 # A STOPPED event re-reads the task item and tries again when its first guess was wrong (RUNNING never
 # recorded, or a concurrent writer); more than this many conflicts in a row is an error worth a retry.
 MAX_ATTEMPTS = 3
-DEFAULT_RETENTION_DAYS = 70
+# Bucket hours older than the retention would expire on arrival: a close writes at most the last
+# min(retention, LEDGER_WINDOW_DAYS) days of its task (MAX_BUCKETS_PER_EVENT buckets, 17 transactions).
+DEFAULT_RETENTION_DAYS = LEDGER_WINDOW_DAYS
 
 _THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
 
@@ -219,7 +222,7 @@ class TaskLedgerWriter:
         can_start = start_moment(event) is not None
         if self._is_closing(event):
             return self._closing_plan(event, task, count_start=False, expect_started=can_start, pinned=None)
-        deltas = tuple(deltas_for(event))
+        deltas = tuple(deltas_for(event, retention=self._retention))
         if any(delta.starts for delta in deltas):
             # Several RUNNING events arrive per task (health changes…): only the first counts a start.
             task.condition = f"{fresh} AND attribute_not_exists(#started) AND attribute_not_exists(#closed)"
@@ -263,7 +266,7 @@ class TaskLedgerWriter:
                 task.condition += " AND #group = :g"
                 task.condition_values[":g"] = marker_group
             marker = _Marker(key=open_task_key(event.detail.cluster, marker_group, event.detail.task_arn))
-        deltas = tuple(deltas_for(event, count_start=count_start))
+        deltas = tuple(deltas_for(event, count_start=count_start, retention=self._retention))
         plan = _Plan(task=task, deltas=deltas, marker=marker)
         task.sets["closed"] = True
         task.sets["buckets_total"] = len(deltas)
@@ -297,7 +300,8 @@ class TaskLedgerWriter:
 
     def _resume_plan(self, event: TaskStateChangeEvent, known: dict[str, Any], done: int) -> _Plan:
         """A close that wrote its first transactions and then failed: continue from buckets_done."""
-        deltas = tuple(deltas_for(event, count_start=bool(known.get("start_counted_at_close"))))
+        counted = bool(known.get("start_counted_at_close"))
+        deltas = tuple(deltas_for(event, count_start=counted, retention=self._retention))
         task = _Update(
             key=task_key(event.detail.task_arn),
             sets={"buckets_done": min(len(deltas), done + BUCKETS_PER_TRANSACTION)},

@@ -23,6 +23,9 @@ _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _ALARM_NAME = re.compile(rf"^{re.escape(ALARM_NAME_PREFIX)}(?P<cluster>.+){re.escape(ALARM_NAME_SUFFIX)}$")
 # Keys a console/CLI invoke may carry: `{}` or `{"clusters": ["a", "b"]}`.
 _MANUAL_KEYS = frozenset({"clusters"})
+# One DescribeClusters call takes at most 100 clusters; a longer list is not a run anyone meant (and each
+# name costs AWS calls): refused before any name is looked at.
+MAX_TRIGGER_CLUSTERS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +93,24 @@ def parse_trigger(event: Any, *, account: str | None = None, region: str | None 
 
 
 def _clusters(value: Any) -> tuple[str, ...] | str:
-    """A tuple of valid cluster names, or the reason the value is not one."""
+    """A tuple of at most MAX_TRIGGER_CLUSTERS valid cluster names, or the reason the value is not one."""
     if not isinstance(value, list | tuple):
         return f"clusters must be a list of cluster names, got {type(value).__name__}"
+    if len(value) > MAX_TRIGGER_CLUSTERS:
+        return f"{len(value)} clusters named, at most {MAX_TRIGGER_CLUSTERS} per event"
     bad = [v for v in value if not isinstance(v, str) or not _CLUSTER_NAME.match(v)]
     if bad:
-        return f"invalid cluster name(s): {', '.join(repr(b) for b in bad[:3])}"
+        return f"invalid cluster name(s): {', '.join(_shown(b) for b in bad[:3])}"
     return tuple(dict.fromkeys(value))
+
+
+def _shown(value: Any) -> str:
+    """A value quoted for a reason, cut short (a reason is logged and returned, never a payload); a container
+    is named by its type only (its repr could be huge or nested beyond the recursion limit)."""
+    if not isinstance(value, str | int | float | bool | None):
+        return f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def _manual(event: Mapping[str, Any]) -> Trigger:
@@ -116,7 +130,7 @@ def _scheduled(detail: Any, event_id: str | None, source: str) -> Trigger:
     if isinstance(detail, str):
         try:
             detail = json.loads(detail) if detail.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a string nested thousands of levels deep
             return IgnoredTrigger("scheduled event whose detail string is not JSON", event_id)
     if detail is None:
         detail = {}
@@ -137,30 +151,36 @@ def _alarm(detail: Any, event_id: str | None) -> Trigger:
     if not isinstance(name, str) or not name:
         return IgnoredTrigger("alarm state change without alarmName", event_id)
     if not name.startswith(ALARM_NAME_PREFIX):
-        return IgnoredTrigger(f"alarm {name!r} is not a modeshift alarm", event_id)
+        return IgnoredTrigger(f"alarm {_shown(name)} is not a modeshift alarm", event_id)
     state = detail.get("state")
     value = state.get("value") if isinstance(state, Mapping) else None
     if value != "ALARM":
-        return IgnoredTrigger(f"alarm {name!r} is in state {value!r}, not ALARM", event_id)
+        return IgnoredTrigger(f"alarm {_shown(name)} is in state {_shown(value)}, not ALARM", event_id)
     cluster = _cluster_of_alarm(detail, name)
-    if cluster is None:
-        return IgnoredTrigger(f"alarm {name!r} names no ClusterName dimension and no cluster in its name", event_id)
+    if isinstance(cluster, IgnoredTrigger):
+        return IgnoredTrigger(cluster.reason, event_id)
     return AlarmTrigger(event_id=event_id, alarm_name=name, cluster=cluster)
 
 
-def _cluster_of_alarm(detail: Mapping[str, Any], name: str) -> str | None:
-    """ClusterName from the alarm's metrics (any member of a metric-math alarm), else from its name."""
+def _cluster_of_alarm(detail: Mapping[str, Any], name: str) -> str | IgnoredTrigger:
+    """The cluster in the alarm's name (`modeshift-<cluster>-low-reservation`), which every ClusterName
+    dimension of its metrics must repeat: modeshift writes both, so a disagreement is not modeshift's alarm."""
     match = _ALARM_NAME.match(name)
-    from_name = match.group("cluster") if match and _CLUSTER_NAME.match(match.group("cluster")) else None
-    found = _dimension_values(detail.get("configuration"), "ClusterName")
-    if len(found) == 1:
-        return found[0]
-    if from_name is not None and (not found or from_name in found):
-        return from_name
-    return None
+    if match is None or not _CLUSTER_NAME.match(match.group("cluster")):
+        return IgnoredTrigger(f"alarm {_shown(name)} names no cluster (modeshift-<cluster>-low-reservation)")
+    cluster = match.group("cluster")
+    others = [value for value in _dimension_values(detail.get("configuration"), "ClusterName") if value != cluster]
+    if others:
+        return IgnoredTrigger(
+            f"alarm {_shown(name)} is named for cluster {cluster!r} but its ClusterName dimension says "
+            f"{', '.join(_shown(v) if v[:1] != '<' else v for v in others[:3])}: rejected"
+        )
+    return cluster
 
 
 def _dimension_values(configuration: Any, dimension: str) -> list[str]:
+    """Every value the metrics give `dimension`, without repeats; a value that is not a string as `<type>`
+    (never a cluster name, so the caller sees a disagreement)."""
     if not isinstance(configuration, Mapping):
         return []
     metrics = configuration.get("metrics")
@@ -171,13 +191,16 @@ def _dimension_values(configuration: Any, dimension: str) -> list[str]:
         stat = member.get("metricStat") if isinstance(member, Mapping) else None
         metric = stat.get("metric") if isinstance(stat, Mapping) else None
         dims = metric.get("dimensions") if isinstance(metric, Mapping) else None
-        value: Any = None
+        found: list[Any] = []
         if isinstance(dims, Mapping):  # the event's shape: {"ClusterName": "shop-ec2"}
-            value = dims.get(dimension)
+            if dimension in dims:
+                found.append(dims[dimension])
         elif isinstance(dims, list):  # the API's shape: [{"Name": ..., "Value": ...}]
             for item in dims:
                 if isinstance(item, Mapping) and (item.get("Name") or item.get("name")) == dimension:
-                    value = item.get("Value", item.get("value"))
-        if isinstance(value, str) and _CLUSTER_NAME.match(value) and value not in values:
-            values.append(value)
+                    found.append(item.get("Value", item.get("value")))
+        for value in found:
+            text = value if isinstance(value, str) else f"<{type(value).__name__}>"
+            if text not in values:
+                values.append(text)
     return values
