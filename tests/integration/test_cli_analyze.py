@@ -8,6 +8,7 @@ metrics, written through the real ECS, EC2 and CloudWatch APIs) and every test d
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -108,7 +109,11 @@ TOTALS_FIELDS = {
     "verdict_counts",
     "cluster_verdict_counts",
     "failed_cluster_count",
+    "unconfirmed_monthly_savings_usd",
+    "confidence_floor",
 }
+FAKE_SECRET_ACCESS_KEY = "FAKE-SECRET-wJalrXUtnFEMI-K7MDENG-never-logged"
+FAKE_SESSION_TOKEN = "FAKE-SESSION-TOKEN-IQoJb3JpZ2luX2Vj-never-logged"
 
 
 # --------------------------------------------------------------------------- running the CLI
@@ -609,25 +614,37 @@ class TestPatternFleet:
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert "Traceback" not in run.stderr
 
-    def test_analyze_exits_1_and_names_the_cluster_under_errors_when_only_a_missing_cluster_is_asked(
+    def test_analyze_exits_3_and_names_the_cluster_on_stderr_when_only_a_missing_cluster_is_asked(
         self, fleet_env: PatternFleet, capsys
     ):
         run = analyze_json(capsys, "--cluster", "does-not-exist")
-        assert run.code == 1
+        assert run.code == 3
         doc = run.document
         assert doc["clusters"] == [] and doc["workloads"] == []
         assert [e["cluster"] for e in doc["errors"]] == ["does-not-exist"]
         assert doc["totals"]["failed_cluster_count"] == 1
+        assert "modeshift: cluster does-not-exist not analysed: cluster 'does-not-exist' does not exist" in run.stderr
 
-    def test_analyze_exits_0_and_analyses_the_real_cluster_when_a_missing_one_is_asked_beside_it(
+    def test_analyze_exits_3_and_analyses_the_real_cluster_when_a_missing_one_is_asked_beside_it(
         self, fleet_env: PatternFleet, capsys
     ):
-        run = analyze_json(capsys, "--cluster", "does-not-exist", "--cluster", CORE)
-        assert run.code == 0, run.stderr
+        run = analyze_json(capsys, "--cluster", "does-not-exist", "--cluster", CORE, "--quiet")
+        assert run.code == 3, run.stderr
         doc = run.document
         assert [c["cluster"] for c in doc["clusters"]] == [CORE]
         assert run.workload(CORE, "service:orders")["verdict"] == "keep"
         assert [e["cluster"] for e in doc["errors"]] == ["does-not-exist"]
+        # even under --quiet, and whatever the output format, the problem is on stderr, not only in the document
+        assert run.stderr.strip().splitlines() == [
+            "modeshift: cluster does-not-exist not analysed: cluster 'does-not-exist' does not exist in this "
+            "account and region"
+        ]
+
+    def test_table_names_a_missing_cluster_on_stderr_when_output_is_a_table(self, fleet_env: PatternFleet, capsys):
+        run = run_cli(capsys, "analyze", *LOOKBACK_ARGS, "--cluster", "does-not-exist", "--cluster", CORE, "--quiet")
+        assert run.code == 3
+        assert "does-not-exist" in run.stderr
+        assert "core-ec2" in run.stdout
 
     def test_analyze_reports_missing_permission_and_analyses_other_clusters_when_describe_services_is_denied(
         self, fleet_env: PatternFleet, capsys, monkeypatch: pytest.MonkeyPatch
@@ -644,6 +661,152 @@ class TestPatternFleet:
         assert run.workload(FARGATE, "service:checkout")["verdict"] == "move_to_ec2"
         assert run.workload(SHOP, "service:web")["verdict"] == "move_to_fargate"
         assert doc["totals"]["failed_cluster_count"] == 1
+
+    # ----------------------------------------------------------------- output formats
+
+    def test_csv_output_has_one_row_per_workload_under_the_json_field_names_when_output_is_csv(
+        self, fleet_env: PatternFleet, capsys, default_run: CliRun
+    ):
+        run = run_cli(capsys, "analyze", "--output", "csv", *LOOKBACK_ARGS, "--quiet", "--cluster", FARGATE)
+        assert run.code == 0, run.stderr
+        rows = list(csv.DictReader(io.StringIO(run.stdout)))
+        contract = set(default_run.workload(FARGATE, "service:checkout"))
+        assert {name.split(".")[0] for name in rows[0]} <= contract
+        # another run a moment later: the same workloads, whatever a sliding metrics window changed in figures
+        expected = {(w["cluster"], w["workload"]) for w in default_run.document["workloads"] if w["cluster"] == FARGATE}
+        assert {(r["cluster"], r["workload"]) for r in rows} == expected
+        for row in rows:
+            current, recommended = float(row["current_monthly_cost_usd"]), float(row["recommended_monthly_cost_usd"])
+            assert float(row["monthly_savings_usd"]) == pytest.approx(current - recommended, abs=0.011)
+            assert json.loads(row["reasons"])
+        checkout = next(r for r in rows if r["workload"] == "service:checkout")
+        assert checkout["verdict"] == "move_to_ec2"
+        assert int(checkout["recommended_task_size.cpu_units"]) > 0
+
+    def test_markdown_output_is_workload_cluster_and_totals_tables_when_output_is_markdown(
+        self, fleet_env: PatternFleet, capsys
+    ):
+        run = run_cli(capsys, "analyze", "--output", "markdown", *LOOKBACK_ARGS, "--quiet", "--cluster", FARGATE)
+        assert run.code == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert {"#### Workloads", "#### Clusters", "#### Totals"} <= set(lines)
+        assert any(line.startswith("| fargate-prod | service:checkout | steady |") for line in lines)
+        assert any(line.startswith("| fargate-prod | no_ec2_capacity |") for line in lines)
+
+    def test_table_fits_100_columns_and_wide_prints_whole_lines_when_the_terminal_is_100_columns(
+        self, fleet_env: PatternFleet, capsys, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setenv("COLUMNS", "100")
+        narrow = run_cli(capsys, "analyze", *LOOKBACK_ARGS, "--quiet", "--cluster", FARGATE)
+        wide = run_cli(capsys, "analyze", *LOOKBACK_ARGS, "--quiet", "--cluster", FARGATE, "--wide")
+        assert narrow.code == wide.code == 0
+        assert max(len(line) for line in narrow.stdout.splitlines()) <= 100
+        assert max(len(line) for line in wide.stdout.splitlines()) > 100
+        assert "Why" in narrow.stdout and "service:checkout" in narrow.stdout
+
+    def test_table_says_what_an_insufficient_data_workload_lacks_when_it_has_no_metrics(
+        self, fleet_env: PatternFleet, capsys
+    ):
+        run = run_cli(capsys, "analyze", *LOOKBACK_ARGS, "--quiet", "--cluster", FARGATE)
+        assert run.code == 0, run.stderr
+        lines = run.stdout.splitlines()
+        notes = lines[lines.index("Not enough data yet") + 1 :]
+        assert notes[0].startswith(f"- {FARGATE}/service:ghost: no metrics in the last {LOOKBACK_DAYS} days")
+
+    # ----------------------------------------------------------------- filters
+
+    def test_service_globs_show_only_matching_services_and_families_and_recompute_totals_when_given(
+        self, fleet_env: PatternFleet, capsys
+    ):
+        run = analyze_json(capsys, "--service", "check*", "--service", "hourly-*")
+        assert run.code == 0, run.stderr
+        doc = run.document
+        assert sorted(w["workload"] for w in doc["workloads"]) == ["family:hourly-etl", "service:checkout"]
+        assert sorted(c["cluster"] for c in doc["clusters"]) == sorted([FARGATE, BATCH])
+        totals = doc["totals"]
+        assert totals["workload_count"] == 2 and totals["cluster_count"] == 2
+        assert totals["current_monthly_cost_usd"] == pytest.approx(
+            sum(w["current_monthly_cost_usd"] for w in doc["workloads"]), abs=0.01
+        )
+
+    def test_tag_filter_shows_only_the_services_carrying_the_tag_when_given(self, fleet_env: PatternFleet, capsys):
+        run = analyze_json(capsys, "--tag", f"{INTERRUPTIBLE_TAG}=true")
+        assert run.code == 0, run.stderr
+        assert [(w["cluster"], w["workload"]) for w in run.document["workloads"]] == [(FARGATE, "service:reports")]
+        assert [c["cluster"] for c in run.document["clusters"]] == [FARGATE]
+
+    def test_min_confidence_hides_workload_and_cluster_verdicts_below_it_when_given(
+        self, fleet_env: PatternFleet, capsys
+    ):
+        run = analyze_json(capsys, "--min-confidence", "0.5", "--cluster", FARGATE)
+        assert run.code == 0, run.stderr
+        doc = run.document
+        assert all(v["confidence"] >= 0.5 for v in [*doc["workloads"], *doc["clusters"]])
+        assert "service:ghost" not in {w["workload"] for w in doc["workloads"]}  # confidence 0.1
+        assert "service:checkout" in {w["workload"] for w in doc["workloads"]}
+        assert doc["totals"]["workload_count"] == len(doc["workloads"])
+
+    def test_confidence_floor_sums_every_saving_below_it_apart_when_set_to_1(self, fleet_env: PatternFleet, capsys):
+        run = analyze_json(capsys, "--confidence-floor", "1")
+        assert run.code == 0, run.stderr
+        doc = run.document
+        totals = doc["totals"]
+        actions = [w for w in doc["workloads"] if w["verdict"] in MOVES | {"rightsize", "scale_in"}]
+        actions += [c for c in doc["clusters"] if c["verdict"] == "tune_capacity"]
+        below = sum(a["monthly_savings_usd"] for a in actions if a["confidence"] < 1)
+        assert below > 0
+        assert totals["confidence_floor"] == 1
+        assert totals["unconfirmed_monthly_savings_usd"] == pytest.approx(below, abs=0.01)
+        assert totals["monthly_savings_usd"] == pytest.approx(
+            sum(a["monthly_savings_usd"] for a in actions if a["confidence"] >= 1), abs=0.01
+        )
+
+    def test_default_run_holds_savings_under_confidence_one_half_apart_when_no_floor_is_given(
+        self, default_run: CliRun
+    ):
+        assert default_run.document["totals"]["confidence_floor"] == 0.5
+
+    # ----------------------------------------------------------------- --profile and --debug
+
+    def test_profile_supplies_the_credentials_when_the_environment_has_none(
+        self, fleet_env: PatternFleet, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ):
+        credentials = tmp_path / "credentials"
+        credentials.write_text(
+            "[modeshift-test]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n"
+        )
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        assert analyze_json(capsys, "--cluster", FARGATE, "--quiet").code == 2  # no credentials without it
+
+        run = analyze_json(capsys, "--cluster", FARGATE, "--quiet", "--profile", "modeshift-test")
+
+        assert run.code == 0, run.stderr
+        assert [c["cluster"] for c in run.document["clusters"]] == [FARGATE]
+
+    def test_profile_exits_2_with_one_line_naming_it_when_it_does_not_exist(self, fleet_env: PatternFleet, capsys):
+        run = analyze_json(capsys, "--profile", "no-such-profile")
+        assert run.code == 2
+        assert run.stdout == ""
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "'no-such-profile'" in lines[0], run.stderr
+
+    def test_debug_logs_sdk_requests_to_stderr_without_any_credential_when_given(
+        self, fleet_env: PatternFleet, capsys, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET_ACCESS_KEY)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", FAKE_SESSION_TOKEN)
+
+        run = analyze_json(capsys, "--cluster", FARGATE, "--debug", "--tag", "team=*")
+
+        assert run.code == 0, run.stderr[-2000:]
+        assert run.document["region"] == REGION  # stdout is still nothing but the document
+        assert "OperationModel(name=DescribeServices)" in run.stderr
+        assert "x-amz-security-token:<redacted>" in run.stderr
+        assert FAKE_SESSION_TOKEN not in run.stderr
+        assert FAKE_SECRET_ACCESS_KEY not in run.stderr
+        assert "Response body: (not logged" in run.stderr
 
 
 def _client_denying_describe_services(cluster: str, denied: list[str]) -> Callable[..., Any]:

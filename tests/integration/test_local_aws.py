@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.cloudwatch.models import CloudWatchBackend
 
-from modeshift.demo import local_aws, seed
+from modeshift.demo import fleet, local_aws, seed
 from modeshift.demo.local_aws import LocalAws, fast_get_metric_data
 
 pytestmark = pytest.mark.integration
@@ -187,6 +187,36 @@ def test_put_series_splits_into_calls_of_at_most_1000_and_skips_none():
     written = seed.put_series(cloudwatch, "N", "M", [], T0, 300, values)
     assert written == 2340
     assert cloudwatch.calls == [1000, 1000, 340]
+
+
+class _RecordingCloudWatch:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def put_metric_data(self, **kwargs: object) -> None:
+        self.calls.append(kwargs)
+
+
+def test_demo_seeding_counts_series_and_datapoints_done_of_total_when_it_writes_the_metrics():
+    deferred = fleet._DeferredCloudWatch()
+    cpu = [1.0] * 1500
+    dims = [{"Name": "ClusterName", "Value": "a"}]
+    seed.put_series(deferred, "AWS/ECS", "CPUReservation", dims, T0, 300, cpu)
+    seed.put_series(deferred, "AWS/ECS", "MemoryReservation", dims, T0, 300, cpu[:200])
+    target, heard = _RecordingCloudWatch(), []
+
+    deferred.replay(target, heard.append)
+
+    # the very calls put_series made, in order; one line per series, the totals known from the first
+    assert [(c["Namespace"], len(c["MetricData"])) for c in target.calls] == [
+        ("AWS/ECS", 1000),
+        ("AWS/ECS", 500),
+        ("AWS/ECS", 200),
+    ]
+    assert heard == [
+        "seeding metrics: series 1/2 (1,500/1,700 datapoints)",
+        "seeding metrics: series 2/2 (1,700/1,700 datapoints)",
+    ]
 
 
 def test_periodic_shape_has_no_value_outside_its_run_window():

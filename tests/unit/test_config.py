@@ -53,3 +53,19 @@ def test_settings_carry_right_sizing_headroom_into_policy_options_when_set() -> 
 
     options = settings.policy_options()
     assert (options.cpu_headroom_pct, options.memory_headroom_pct) == (35.0, 10.0)
+
+
+def test_settings_hold_a_confidence_floor_of_one_half_when_none_is_set() -> None:
+    assert settings_from_env({}).confidence_floor == 0.5
+
+
+def test_settings_from_env_reads_the_confidence_floor_when_it_is_set() -> None:
+    assert settings_from_env({"MODESHIFT_CONFIDENCE_FLOOR": "0.7"}).confidence_floor == 0.7
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "high"])
+def test_settings_from_env_raises_configuration_error_when_the_confidence_floor_is_not_between_0_and_1(
+    value: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="confidence_floor"):
+        settings_from_env({"MODESHIFT_CONFIDENCE_FLOOR": value})

@@ -1163,6 +1163,25 @@ def test_advise_cluster_returns_insufficient_data_when_no_reservation_data() -> 
     assert verdict.wasted_monthly_cost_usd == 0.0
 
 
+def test_advise_cluster_returns_insufficient_data_when_only_a_snapshot_of_its_instances_shows_reservation() -> None:
+    # No CPUReservation/MemoryReservation metrics: today's registered-vs-remaining is no lookback, however idle.
+    options = PolicyOptions()
+    inventory = make_cluster(
+        tuple(make_instance(n, "m5.large", registered=(2048, 7680), remaining=(1948, 7580)) for n in range(10))
+    )
+    assessment = assess_cluster(inventory, None, PRICES, options)
+
+    verdict = advise_cluster(inventory, assessment, [], options)
+
+    assert verdict.verdict is ClusterVerdictKind.INSUFFICIENT_DATA
+    assert verdict.monthly_savings_usd == 0.0 and verdict.recommended_instance_count is None
+    assert verdict.wasted_monthly_cost_usd == 0.0
+    assert verdict.confidence < 0.5
+    assert verdict.cpu_reservation_pct == pytest.approx(100 * 100 / 2048, abs=0.1)  # the snapshot is still shown
+    assert verdict.evidence["snapshot_wasted_monthly_cost_usd"] > 0
+    assert "no CPUReservation/MemoryReservation metrics in the lookback" in verdict.reasons[-1]
+
+
 def test_advise_cluster_names_unpriced_instance_types_when_catalog_lacks_them() -> None:
     options = PolicyOptions()
     inventory = make_cluster((make_instance(1, "m5.large"), make_instance(2, "x9.mega")))

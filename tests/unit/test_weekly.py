@@ -61,7 +61,9 @@ def workload(
     )
 
 
-def cluster(name: str, kind: ClusterVerdictKind, waste_usd: float, savings_usd: float = 0.0) -> ClusterVerdict:
+def cluster(
+    name: str, kind: ClusterVerdictKind, waste_usd: float, savings_usd: float = 0.0, *, confidence: float = 0.9
+) -> ClusterVerdict:
     return ClusterVerdict(
         cluster=name,
         verdict=kind,
@@ -72,6 +74,7 @@ def cluster(name: str, kind: ClusterVerdictKind, waste_usd: float, savings_usd: 
         memory_reservation_pct=20.0,
         recommended_instance_count=2 if kind is ClusterVerdictKind.TUNE_CAPACITY else None,
         monthly_savings_usd=savings_usd,
+        confidence=confidence,
         reasons=["over-provisioned"],
         evidence={"waste_known": True},
     )
@@ -239,8 +242,9 @@ def test_weekly_page_draws_every_chart_as_a_sized_svg_when_rendered() -> None:
     tags = svg_tags(page)
     assert set(tags) == set(CHART_IDS)
     for tag in tags.values():
-        assert re.search(r'viewBox="0 0 \d+ \d+"', tag)
-        assert re.search(r'width="\d+"', tag) and re.search(r'height="\d+"', tag)
+        # as wide as the page, as tall as its rows; no viewBox, so narrowing never scales the text down
+        assert 'width="100%"' in tag and re.search(r'height="\d+"', tag)
+        assert "viewBox" not in tag
     # a missing CPU metric is written "no data", never drawn as a zero bar
     start = page.index('id="chart-utilisation"')
     utilisation = page[start : page.index("</svg>", start)]
@@ -313,3 +317,62 @@ def test_weekly_action_tells_a_task_family_to_change_its_run_task_strategy_not_a
 
     assert "service" not in action.change
     assert "RunTask" in action.change
+
+
+# --------------------------------------------------------------------------- confidence and unconfirmed savings
+
+
+def test_weekly_top_actions_carry_and_show_their_confidence_when_rendered() -> None:
+    weekly = build_weekly(fleet(), None)
+    page = render_html(weekly)
+
+    assert [a.confidence for a in weekly.top_actions] == [0.8, 0.9, 0.8, 0.8, 0.8]
+    table = page[page.index('id="top-actions"') : page.index("</table>", page.index('id="top-actions"'))]
+    assert ">Confidence</th>" in table
+    assert table.count("data-label='Confidence'>0.80<") == 4 and "data-label='Confidence'>0.90<" in table
+    assert json.loads(render_json(weekly))["top_actions"][0]["confidence"] == 0.8
+
+
+def _with_unconfirmed_tuning() -> AnalysisReport:
+    return analysis(
+        [workload("api", WorkloadVerdictKind.MOVE_TO_FARGATE, 300.0, 120.0)],
+        [cluster("prod", ClusterVerdictKind.TUNE_CAPACITY, 250.0, 100.0, confidence=0.2)],
+    )
+
+
+def test_weekly_page_shows_unconfirmed_savings_beside_the_headline_when_a_verdict_is_under_the_floor() -> None:
+    weekly = build_weekly(_with_unconfirmed_tuning(), None)
+    page = render_html(weekly)
+
+    assert (weekly.totals.monthly_savings_usd, weekly.totals.unconfirmed_monthly_savings_usd) == (120.0, 100.0)
+    assert weekly.totals.confidence_floor == 0.5
+    card = page[page.index("Savings available") : page.index("EC2 waste")]
+    assert "unconfirmed: $100.00/month (confidence below 0.5)" in card
+    # the action is still listed, flagged, and the chart keeps it apart from the confirmed total
+    assert "title='below the confidence floor 0.5'>0.20 unconfirmed</span>" in page
+    assert [(s.verdict, s.monthly_savings_usd) for s in weekly.savings_by_verdict] == [("move_to_fargate", 120.0)]
+    assert "$100.00/mo, not in the total" in page
+
+
+def test_weekly_page_shows_no_unconfirmed_note_when_the_analysis_predates_the_confidence_floor() -> None:
+    document = json.loads(_with_unconfirmed_tuning().model_dump_json())
+    for field in ("unconfirmed_monthly_savings_usd", "confidence_floor"):
+        document["totals"].pop(field, None)
+    document["totals"]["monthly_savings_usd"] = 220.0
+    weekly = build_weekly(AnalysisReport.model_validate(document), None)
+    page = render_html(weekly)
+
+    assert "unconfirmed:" not in page and "not in the total" not in page
+    assert sum(s.monthly_savings_usd for s in weekly.savings_by_verdict) == 220.0
+
+
+def test_weekly_charts_say_their_order_when_rendered() -> None:
+    page = render_html(build_weekly(fleet(), None))
+
+    for chart, order in (
+        ("chart-waste", "largest first"),
+        ("chart-savings", "largest first"),
+        ("chart-utilisation", "most expensive first"),
+    ):
+        assert re.search(rf'<svg id="{chart}"[^>]*aria-label="[^"]*{order}"', page)
+    assert page.count("Largest first") == 2

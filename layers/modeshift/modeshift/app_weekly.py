@@ -24,7 +24,7 @@ from modeshift.domain.render import (
     clip,
     escape_markdown,
 )
-from modeshift.domain.report import AnalysisReport
+from modeshift.domain.report import AnalysisReport, Totals
 from modeshift.domain.weekly import WeeklyReport, build_weekly, render_html, render_json
 from modeshift.errors import ConfigurationError, ModeshiftError
 from modeshift.service import analyze
@@ -86,15 +86,23 @@ def read_previous(s3: Any, bucket: str) -> AnalysisReport | None:
         return None
 
 
-def summary_text(weekly: WeeklyReport, link: str | None, missing_reason: str | None) -> str:
+def summary_text(
+    weekly: WeeklyReport, link: str | None, missing_reason: str | None, analysis_totals: Totals | None = None
+) -> str:
+    """The summary in words; `analysis_totals` (the analysis document's) adds the unconfirmed savings apart."""
     t = weekly.totals
     lines = [
         f"modeshift weekly report, {weekly.region}, {weekly.generated_at:%Y-%m-%d}",
         f"Workloads: {t.workload_count} in {t.cluster_count} clusters; "
         f"current cost {t.current_monthly_cost_usd:,.2f} USD/month",
         f"Possible saving: {t.monthly_savings_usd:,.2f} USD/month; waste {t.wasted_monthly_cost_usd:,.2f} USD/month",
-        f"Actions: {t.action_count}; failed clusters: {t.failed_cluster_count}",
     ]
+    if analysis_totals is not None and analysis_totals.unconfirmed_monthly_savings_usd > 0:
+        lines.append(
+            f"Unconfirmed: {analysis_totals.unconfirmed_monthly_savings_usd:,.2f} USD/month more, from verdicts with "
+            f"confidence below {analysis_totals.confidence_floor:.2f} (not in the saving above)"
+        )
+    lines.append(f"Actions: {t.action_count}; failed clusters: {t.failed_cluster_count}")
     if weekly.no_data:
         lines.append("No data this week.")
     actions = weekly.top_actions[:TOP_ACTIONS]
@@ -110,10 +118,22 @@ def summary_text(weekly: WeeklyReport, link: str | None, missing_reason: str | N
 
 
 def summary_body(
-    weekly: WeeklyReport, audience: Audience, subject: str, link: str | None, missing_reason: str | None
+    weekly: WeeklyReport,
+    audience: Audience,
+    subject: str,
+    link: str | None,
+    missing_reason: str | None,
+    analysis_totals: Totals | None = None,
 ) -> str:
     """The summary as each audience's subscribers expect it: JSON (machine), text (email), a chat card."""
     if audience is Audience.MACHINE:
+        unconfirmed: dict[str, float] = {}
+        if analysis_totals is not None:
+            # additive keys: the savings held apart from totals.monthly_savings_usd, and the floor that did it
+            unconfirmed = {
+                "unconfirmed_monthly_savings_usd": analysis_totals.unconfirmed_monthly_savings_usd,
+                "confidence_floor": analysis_totals.confidence_floor,
+            }
         return json.dumps(
             {
                 "schema_version": weekly.schema_version,
@@ -122,12 +142,13 @@ def summary_body(
                 "region": weekly.region,
                 "no_data": weekly.no_data,
                 "totals": weekly.totals.model_dump(mode="json"),
+                **unconfirmed,
                 "top_actions": [a.model_dump(mode="json") for a in weekly.top_actions[:TOP_ACTIONS]],
                 "report_url": link,
                 "report_missing": missing_reason,
             }
         )
-    text = summary_text(weekly, link, missing_reason)
+    text = summary_text(weekly, link, missing_reason, analysis_totals)
     if audience is Audience.EMAIL:
         return text
     head = text.rpartition("\n\n")[0]  # the last paragraph is the link (or why there is none)
@@ -188,7 +209,7 @@ def run_weekly_report(
             response = sns.publish(
                 TopicArn=settings.topic_arn,
                 Subject=subject,
-                Message=summary_body(weekly, audience, subject, link, missing),
+                Message=summary_body(weekly, audience, subject, link, missing, report.totals),
                 MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
             )
         message_ids.append(str(response.get("MessageId", "")))

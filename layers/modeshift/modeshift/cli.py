@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import re
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -22,18 +27,41 @@ from botocore.exceptions import (
 from pydantic import ValidationError
 
 from modeshift import __version__
-from modeshift.domain.models import Goal
-from modeshift.domain.report import AnalysisReport, render_table, to_json
+from modeshift.domain.models import ClusterError, Goal, WorkloadVerdict
+from modeshift.domain.report import (
+    AnalysisReport,
+    build_report,
+    render_csv,
+    render_markdown,
+    render_table,
+    to_json,
+)
 from modeshift.domain.weekly import build_weekly, render_html
 from modeshift.domain.weekly import render_json as render_weekly_json
-from modeshift.errors import ConfigurationError, CredentialsError, ModeshiftError
+from modeshift.errors import ClusterNotFoundError, ConfigurationError, CredentialsError, ModeshiftError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_NO_SUCH_CLUSTER = 3
 
 DEMO_REGION = "us-east-1"
 DEFAULT_REPORT_DIR = "modeshift-report"
+# DescribeServices takes at most 10 services per call
+_DESCRIBE_SERVICES_BATCH = 10
+
+EXIT_STATUS_HELP = """exit status:
+  0  analysed (some clusters may be listed under errors, e.g. for a missing permission)
+  1  nothing could be analysed, or AWS failed
+  2  bad arguments, settings, credentials or region
+  3  a cluster named with --cluster (or MODESHIFT_CLUSTERS) does not exist; the others are still analysed"""
+
+OUTPUT_HELP = (
+    "table (default; fits the terminal, see --wide), json (the full document: the public contract), "
+    "csv (one row per workload under the JSON field names; recommended_task_size as "
+    "recommended_task_size.cpu_units and .memory_mib columns, current_mix and reasons as JSON text; "
+    "evidence, arithmetic and alternatives only in json) or markdown (tables to paste into a ticket or PR)"
+)
 
 
 class _UsageError(Exception):
@@ -46,44 +74,114 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: {message}")
 
 
+def _number(text: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}") from None
+
+
 def _percent(text: str) -> float:
-    value = float(text)
+    value: float = _number(text, float)
     if not 0 <= value < 100:
         raise argparse.ArgumentTypeError(f"{text} is not a percentage in [0, 100)")
     return value
 
 
 def _non_negative(text: str) -> float:
-    value = float(text)
+    value: float = _number(text, float)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must not be negative")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value: int = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
 
 
+def _confidence(text: str) -> float:
+    value: float = _number(text, float)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a confidence between 0 and 1")
+    return value
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="modeshift", description=__doc__)
+    parser = _Parser(
+        prog="modeshift",
+        description=__doc__,
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"modeshift {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Not required here: `modeshift --bogus` must name the unknown flag, not a missing command (checked in main).
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{analyze,demo,report}")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--output", choices=("table", "json"), default="table", help="table (default) or json")
+        p.add_argument("--output", choices=("table", "json", "csv", "markdown"), default="table", help=OUTPUT_HELP)
+        p.add_argument(
+            "--wide",
+            action="store_true",
+            help="table: every column and whole lines; otherwise the table fits the terminal "
+            "(100 columns when stdout is not a terminal; COLUMNS overrides)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            help="log every AWS SDK request to stderr (credentials, tokens and signatures redacted, "
+            "response bodies left out)",
+        )
+        p.add_argument(
+            "--service",
+            action="append",
+            default=None,
+            metavar="NAME",
+            help="show only workloads whose service or task family name matches (repeatable, any matches; "
+            "shell globs such as 'web-*'; `service:NAME` and `family:NAME` work too); totals are recomputed "
+            "and clusters are shown when they host a shown workload",
+        )
+        p.add_argument(
+            "--min-confidence",
+            type=_confidence,
+            default=0.0,
+            metavar="X",
+            help="hide workload and cluster verdicts whose confidence is below X (0-1); totals are recomputed",
+        )
+        p.add_argument(
+            "--confidence-floor",
+            type=_confidence,
+            default=None,
+            metavar="X",
+            help="savings of verdicts below this confidence are listed but summed apart as unconfirmed "
+            "(default 0.5, or MODESHIFT_CONFIDENCE_FLOOR)",
+        )
 
-    analyze = sub.add_parser("analyze", help="analyse the account the AWS SDK environment points at (read-only)")
+    analyze = sub.add_parser(
+        "analyze",
+        help="analyse the account the AWS SDK environment points at (read-only)",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument("--profile", help="AWS profile from ~/.aws/config (default: AWS_PROFILE or the default)")
     analyze.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
     analyze.add_argument(
         "--cluster",
         action="append",
         default=None,
         metavar="NAME",
-        help="analyse only this cluster (repeatable; default: every cluster)",
+        help="analyse only this cluster (repeatable; default: every cluster); one that does not exist is "
+        "reported on stderr and makes the exit status 3",
     )
     analyze.add_argument("--lookback-days", type=_positive_int, default=None, help="days of metrics (default 14)")
     analyze.add_argument(
@@ -110,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="discount you already get on Fargate: Compute Savings Plans (default 0)",
     )
+    analyze.add_argument(
+        "--tag",
+        action="append",
+        default=None,
+        type=_tag,
+        metavar="KEY=VALUE",
+        help="show only services tagged KEY=VALUE (repeatable, all must match; VALUE may be a glob); "
+        "task families carry no tags, so never match (reads the tags with ecs:DescribeServices)",
+    )
     common(analyze)
 
     demo = sub.add_parser("demo", help="run the analysis against a local simulated account (no AWS needed)")
@@ -133,46 +240,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What one run found (`report`), what the filters and the confidence floor leave to show (`shown`), and
+    the clusters the user named (an unknown one among them is exit status 3)."""
+
+    report: AnalysisReport
+    shown: AnalysisReport
+    named_clusters: tuple[str, ...] = ()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.error("choose a command: analyze, demo or report (modeshift --help describes each)")
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     if args.command == "report":
         return run_report(args)
-    progress = _Progress(sys.stderr, enabled=not args.quiet)
-    try:
-        report = run_demo(progress) if args.command == "demo" else run_analyze(args, progress)
-    except (ConfigurationError, CredentialsError) as exc:
-        progress.clear()
-        print(f"modeshift: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (NoCredentialsError, PartialCredentialsError, NoRegionError) as exc:
-        progress.clear()
-        print(f"modeshift: AWS credentials or region problem: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except EndpointConnectionError as exc:
-        progress.clear()
-        print(f"modeshift: cannot reach AWS: {exc} (check the region and AWS_ENDPOINT_URL)", file=sys.stderr)
-        return EXIT_FAILURE
-    except (ModeshiftError, ClientError, BotoCoreError) as exc:
-        progress.clear()
-        print(f"modeshift: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    progress = _Progress(sys.stderr, enabled=not args.quiet, rewrite=not args.debug)
+    with sdk_debug_log(sys.stderr if args.debug else None):
+        try:
+            if args.command == "demo":
+                report = run_demo(progress)
+                # the analysis already applied the default floor (the demo ignores MODESHIFT_* settings)
+                floor = report.totals.confidence_floor if args.confidence_floor is None else args.confidence_floor
+                analysis = Analysis(report=report, shown=select(report, _criteria(args), {}, floor))
+            else:
+                analysis = run_analyze(args, progress)
+        except (ConfigurationError, CredentialsError) as exc:
+            progress.clear()
+            print(f"modeshift: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except (NoCredentialsError, PartialCredentialsError, NoRegionError) as exc:
+            progress.clear()
+            print(f"modeshift: AWS credentials or region problem: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except EndpointConnectionError as exc:
+            progress.clear()
+            print(f"modeshift: cannot reach AWS: {exc} (check the region and AWS_ENDPOINT_URL)", file=sys.stderr)
+            return EXIT_FAILURE
+        except (ModeshiftError, ClientError, BotoCoreError) as exc:
+            progress.clear()
+            print(f"modeshift: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
     progress.clear()
-    _emit(report, args.output, sys.stdout)
+    _emit(analysis.shown, args, sys.stdout)
     if args.command == "demo":
         try:
-            html_path, _ = write_weekly_report(report, None, Path(args.report_dir))
+            html_path, _ = write_weekly_report(analysis.shown, None, Path(args.report_dir))
         except OSError as exc:
             print(f"modeshift: cannot write the weekly report: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         print(f"weekly report: {html_path}", file=sys.stderr)
+    return _finish(analysis, sys.stderr)
+
+
+def _finish(analysis: Analysis, stderr: TextIO) -> int:
+    """Problems on stderr, whatever the output format; then the exit status they mean."""
+    report = analysis.report
+    for err in report.errors:
+        missing = f" (missing permission: {err.missing_permission})" if err.missing_permission else ""
+        print(f"modeshift: cluster {err.cluster} not analysed: {err.error}{missing}", file=stderr)
+    for warning in analysis.shown.warnings[len(report.warnings) :]:
+        print(f"modeshift: {warning}", file=stderr)
+    if report.workloads and not analysis.shown.workloads:
+        print("modeshift: no workload matches --service / --tag / --min-confidence", file=stderr)
+    if any(cluster_not_found(err) for err in report.errors if err.cluster in analysis.named_clusters):
+        return EXIT_NO_SUCH_CLUSTER
     if report.errors and not report.clusters:
         # Nothing could be analysed: scripts must not mistake an empty report for a clean fleet.
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def cluster_not_found(err: ClusterError) -> bool:
+    """Whether the analysis reported this cluster as absent from the account and region (not, e.g., denied)."""
+    name = err.cluster.rsplit("/", 1)[-1]  # a cluster named by ARN is looked up by its name
+    return err.missing_permission is None and err.error == str(ClusterNotFoundError(name))
 
 
 def _read_analysis(path: str) -> AnalysisReport:
@@ -220,7 +368,7 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_analyze(args: argparse.Namespace, progress: _Progress) -> AnalysisReport:
+def run_analyze(args: argparse.Namespace, progress: _Progress) -> Analysis:
     from modeshift.aws import AwsClients
     from modeshift.config import settings_from_env
     from modeshift.service import analyze
@@ -233,25 +381,81 @@ def run_analyze(args: argparse.Namespace, progress: _Progress) -> AnalysisReport
         min_savings_usd=args.min_savings_usd,
         ec2_discount_pct=args.ec2_discount_pct,
         fargate_discount_pct=args.fargate_discount_pct,
+        confidence_floor=args.confidence_floor,
     )
-    clients = AwsClients(region=settings.region)
-    return analyze(settings, clients, datetime.now(UTC), progress)
+    clients = AwsClients(region=settings.region, session=_session(args.profile, settings.region))
+    report = analyze(settings, clients, datetime.now(UTC), progress)
+    warnings: list[str] = []
+    tags = _service_tags(clients, report, progress, warnings) if args.tag else {}
+    shown = select(report, _criteria(args), tags, settings.confidence_floor, warnings)
+    return Analysis(report=report, shown=shown, named_clusters=settings.clusters)
+
+
+def _session(profile: str | None, region: str | None) -> Any:
+    """The boto3 session for --profile; None lets AwsClients build the default one (AWS_PROFILE applies)."""
+    if profile is None:
+        return None
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise CredentialsError(
+            f"AWS profile {profile!r} is not in the AWS config or credentials file (aws configure list-profiles)"
+        ) from None
+
+
+def _service_tags(
+    clients: Any, report: AnalysisReport, progress: _Progress, warnings: list[str]
+) -> dict[tuple[str, str], dict[str, str]]:
+    """Tags of every analysed service, for --tag: the analysis document does not carry them."""
+    from modeshift.adapters.aws_errors import translated
+
+    ecs = clients.client("ecs")
+    by_cluster: dict[str, list[str]] = {}
+    for w in report.workloads:
+        if w.service is not None:
+            by_cluster.setdefault(w.cluster, []).append(w.service)
+    tags: dict[tuple[str, str], dict[str, str]] = {}
+    for position, (cluster, services) in enumerate(sorted(by_cluster.items()), start=1):
+        progress(f"reading service tags for --tag: cluster {position}/{len(by_cluster)}: {cluster}")
+        try:
+            for start in range(0, len(services), _DESCRIBE_SERVICES_BATCH):
+                batch = services[start : start + _DESCRIBE_SERVICES_BATCH]
+                with translated("DescribeServices", "ecs:DescribeServices"):
+                    response = ecs.describe_services(cluster=cluster, services=batch, include=["TAGS"])
+                for raw in response.get("services", []):
+                    tags[(cluster, raw["serviceName"])] = {
+                        t["key"]: t.get("value", "") for t in raw.get("tags", []) if "key" in t
+                    }
+        except ModeshiftError as exc:
+            warnings.append(f"cannot read service tags in cluster {cluster} ({exc}): its services never match --tag")
+    return tags
+
+
+def _criteria(args: argparse.Namespace) -> Criteria:
+    return Criteria(
+        services=tuple(args.service or ()),
+        tags=tuple(getattr(args, "tag", None) or ()),
+        min_confidence=args.min_confidence,
+    )
 
 
 def run_demo(progress: _Progress) -> AnalysisReport:
     """Start a local AWS, seed the demo fleet, and run the very same analyze path against it."""
     from modeshift.demo.fleet import seed_demo_fleet
-    from modeshift.demo.local_aws import LocalAws
+    from modeshift.demo.local_aws import LocalAws, require_demo_extra
 
+    require_demo_extra()  # before any progress line: without the extra, one line says how to add it
     now = datetime.now(UTC)
     progress("starting the local AWS (moto server on 127.0.0.1)")
     with LocalAws() as local, _demo_environment(local.endpoint_url):
-        progress("seeding the demo fleet with 14 days of metrics")
         import boto3
 
-        seed_demo_fleet(boto3.session.Session(region_name=DEMO_REGION), DEMO_REGION, now)
+        seed_demo_fleet(boto3.session.Session(region_name=DEMO_REGION), DEMO_REGION, now, progress=progress)
         args = build_parser().parse_args(["analyze", "--region", DEMO_REGION])
-        return run_analyze(args, progress)
+        return run_analyze(args, progress).report
 
 
 @contextlib.contextmanager
@@ -280,18 +484,97 @@ def _demo_environment(endpoint_url: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _emit(report: AnalysisReport, output: str, stream: TextIO) -> None:
-    stream.write(to_json(report) if output == "json" else render_table(report))
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """--service globs (any matches), --tag pairs (all must match), --min-confidence."""
+
+    services: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    min_confidence: float = 0.0
+
+
+def _names(verdict: WorkloadVerdict) -> tuple[str, ...]:
+    return (
+        (verdict.workload, verdict.service) if verdict.service is not None else (verdict.workload, verdict.task_family)
+    )
+
+
+def wanted(verdict: WorkloadVerdict, criteria: Criteria, tags: Mapping[tuple[str, str], Mapping[str, str]]) -> bool:
+    """Whether a workload verdict passes every criterion: a name glob, every tag, the minimum confidence."""
+    if verdict.confidence < criteria.min_confidence:
+        return False
+    if criteria.services and not any(fnmatchcase(n, p) for n in _names(verdict) for p in criteria.services):
+        return False
+    if criteria.tags:
+        own = tags.get((verdict.cluster, verdict.service)) if verdict.service is not None else None
+        if own is None or not all(key in own and fnmatchcase(own[key], value) for key, value in criteria.tags):
+            return False
+    return True
+
+
+def select(
+    report: AnalysisReport,
+    criteria: Criteria,
+    tags: Mapping[tuple[str, str], Mapping[str, str]],
+    confidence_floor: float,
+    warnings: Sequence[str] = (),
+) -> AnalysisReport:
+    """The report as shown: only the wanted workloads (and, under a name or tag filter, only the clusters that
+    host one), every cluster verdict under --min-confidence hidden, totals recomputed over what is shown."""
+    if criteria == Criteria() and confidence_floor == report.totals.confidence_floor and not warnings:
+        return report  # nothing to change: the document exactly as the analysis wrote it
+    workloads = [w for w in report.workloads if wanted(w, criteria, tags)]
+    hosts = {w.cluster for w in workloads}
+    clusters = [
+        c
+        for c in report.clusters
+        if c.confidence >= criteria.min_confidence and (not (criteria.services or criteria.tags) or c.cluster in hosts)
+    ]
+    return build_report(
+        generated_at=report.generated_at,
+        region=report.region,
+        lookback_days=report.lookback_days,
+        goal=report.goal,
+        pricing=report.pricing,
+        workloads=workloads,
+        clusters=clusters,
+        errors=report.errors,
+        warnings=[*report.warnings, *warnings],
+        confidence_floor=confidence_floor,
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def terminal_width() -> int:
+    """The terminal's columns (COLUMNS when set); 100 when stdout is not a terminal."""
+    return shutil.get_terminal_size(fallback=(100, 24)).columns
+
+
+def _emit(report: AnalysisReport, args: argparse.Namespace, stream: TextIO) -> None:
+    if args.output == "json":
+        text = to_json(report)
+    elif args.output == "csv":
+        text = render_csv(report)
+    elif args.output == "markdown":
+        text = render_markdown(report)
+    else:
+        text = render_table(report, None if args.wide else terminal_width())
+    stream.write(text)
     stream.write("\n")
 
 
 class _Progress:
-    """One status line on stderr, rewritten in place on a terminal, plain lines otherwise."""
+    """One status line on stderr, rewritten in place on a terminal, plain lines otherwise (and under --debug)."""
 
-    def __init__(self, stream: TextIO, enabled: bool = True) -> None:
+    def __init__(self, stream: TextIO, enabled: bool = True, rewrite: bool = True) -> None:
         self._stream = stream
         self._enabled = enabled
-        self._tty = enabled and stream.isatty()
+        self._tty = enabled and rewrite and stream.isatty()
         self._width = 0
 
     def __call__(self, message: str) -> None:
@@ -310,6 +593,79 @@ class _Progress:
             self._stream.write("\r" + " " * self._width + "\r")
             self._stream.flush()
             self._width = 0
+
+
+# --------------------------------------------------------------------------- --debug
+
+_SECRET_NAME = r"[\w.-]*(?:secret|token|password|credential|authorization|signature|assertion|access_?key_?id)[\w.-]*"
+_REDACTED = "<redacted>"
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # 'Authorization': b'AWS4-HMAC-SHA256 Credential=…', "SessionToken": "…" (dict reprs, JSON)
+    (
+        re.compile(rf"""(['"])({_SECRET_NAME})\1(\s*[:=]\s*)b?(['"])(?:\\.|(?!\4).)*\4""", re.I),
+        rf"\1\2\1\3'{_REDACTED}'",
+    ),
+    # <SecretAccessKey>…</SecretAccessKey> (STS and other XML answers)
+    (re.compile(rf"<({_SECRET_NAME})>[^<]*</\1>", re.I), rf"<\1>{_REDACTED}</\1>"),
+    # the signature botocore.auth logs on the line after "Signature:"
+    (re.compile(r"(Signature:\s*)[0-9a-f]{64}", re.I), rf"\1{_REDACTED}"),
+    # x-amz-security-token:… (a header line of the canonical request SigV4 logs)
+    (re.compile(rf"^({_SECRET_NAME}):.+$", re.I | re.M), rf"\1:{_REDACTED}"),
+    # X-Amz-Signature=…&, Credential=AKIA…/…, WebIdentityToken=… (query strings, form bodies, auth headers)
+    (re.compile(rf"\b({_SECRET_NAME})=[^&\s'\",]+", re.I), rf"\1={_REDACTED}"),
+    # access key ids wherever they appear
+    (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"), _REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    """The text with credentials, session tokens, signatures and access key ids replaced by <redacted>."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites each record before any handler formats it; response bodies are dropped, not redacted,
+    because they can carry STS credentials or the environment values of task definitions."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.name == "botocore.parsers" and message.startswith("Response body"):
+            message = "Response body: (not logged: it can carry credentials or task-definition environment values)"
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+@contextlib.contextmanager
+def sdk_debug_log(stream: TextIO | None) -> Iterator[None]:
+    """Under --debug, botocore's (and urllib3's) DEBUG log to `stream`, through RedactSecrets, and nowhere else."""
+    if stream is None:
+        yield
+        return
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    levels = {"botocore": logging.DEBUG, "urllib3": logging.DEBUG, "botocore.hooks": logging.INFO}
+    loggers = {name: logging.getLogger(name) for name in levels}
+    saved = {name: (lg.level, lg.propagate) for name, lg in loggers.items()}
+    for name, lg in loggers.items():
+        lg.setLevel(levels[name])
+    for name in ("botocore", "urllib3"):
+        # nothing unredacted may reach the root logger's handlers
+        loggers[name].propagate = False
+        loggers[name].addHandler(handler)
+    try:
+        yield
+    finally:
+        for name in ("botocore", "urllib3"):
+            loggers[name].removeHandler(handler)
+        for name, (level, propagate) in saved.items():
+            loggers[name].setLevel(level)
+            loggers[name].propagate = propagate
 
 
 if __name__ == "__main__":  # pragma: no cover

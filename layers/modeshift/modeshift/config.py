@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from modeshift.domain.models import Goal
 from modeshift.domain.options import PolicyOptions
+from modeshift.domain.report import DEFAULT_CONFIDENCE_FLOOR
 from modeshift.errors import ConfigurationError
 
 ENV_PREFIX = "MODESHIFT_"
@@ -28,6 +29,8 @@ class Settings(BaseModel):
     goal: Goal = Goal.BALANCED
     min_savings_usd: float = Field(default=10.0, ge=0)
     min_savings_pct: float = Field(default=10.0, ge=0, le=100)
+    # verdicts below this confidence are listed but their savings are summed apart ("unconfirmed")
+    confidence_floor: float = Field(default=DEFAULT_CONFIDENCE_FLOOR, ge=0, le=1)
     ec2_discount_pct: float = Field(default=0.0, ge=0, lt=100)
     fargate_discount_pct: float = Field(default=0.0, ge=0, lt=100)
     ec2_spot_discount_pct: float = Field(default=55.0, ge=0, lt=100)

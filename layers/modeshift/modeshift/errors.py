@@ -11,6 +11,10 @@ class ConfigurationError(ModeshiftError):
     """Bad settings or arguments: the user can fix it (CLI exit code 2)."""
 
 
+class MissingExtraError(ConfigurationError):
+    """A command needs an optional part of modeshift that is not installed; the message names the install command."""
+
+
 class CredentialsError(ModeshiftError):
     """No usable AWS credentials or region (CLI exit code 2)."""
 
@@ -31,6 +35,15 @@ class ClusterNotFoundError(ModeshiftError):
 
 class ThrottledError(ModeshiftError):
     """AWS kept throttling after every retry."""
+
+
+class AwsTooSlowError(ModeshiftError):
+    """AWS timed out, or kept throttling, in one phase of the analysis; `phase` names it, `advice` what to try."""
+
+    def __init__(self, phase: str, cause: str, advice: str) -> None:
+        self.phase = phase
+        self.advice = advice
+        super().__init__(f"{phase}: {cause}; {advice}")
 
 
 class PriceNotFoundError(ModeshiftError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
+from botocore.exceptions import ReadTimeoutError
 
 from modeshift.adapters.cloudwatch import (
     CloudWatchMetricLister,
@@ -44,7 +46,7 @@ from modeshift.domain.policy import (
 )
 from modeshift.domain.pricing import PriceCatalog, load_embedded_catalog
 from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
-from modeshift.errors import AccessDeniedError, ClusterNotFoundError, ModeshiftError
+from modeshift.errors import AccessDeniedError, AwsTooSlowError, ClusterNotFoundError, ModeshiftError, ThrottledError
 
 ECS_NS = "AWS/ECS"
 CI_NS = "ECS/ContainerInsights"
@@ -57,6 +59,25 @@ Progress = Callable[[str], None]
 
 def _no_progress(_: str) -> None:
     return None
+
+
+# What to try when AWS is too slow or throttles, per phase (the CLI flag, then the MODESHIFT_* setting).
+_FEWER_CLUSTERS = "try fewer clusters per run (--cluster NAME, or MODESHIFT_CLUSTERS), or run again later"
+_SMALLER_FETCH = (
+    "try a shorter lookback (--lookback-days, or MODESHIFT_LOOKBACK_DAYS) or fewer clusters per run "
+    "(--cluster NAME, or MODESHIFT_CLUSTERS)"
+)
+
+
+@contextmanager
+def _phase(name: str, advice: str) -> Iterator[None]:
+    """Name the phase, and what to try, when AWS timed out or kept throttling after every retry in it."""
+    try:
+        yield
+    except ReadTimeoutError as exc:
+        raise AwsTooSlowError(name, f"AWS did not answer in time ({exc})", advice) from exc
+    except ThrottledError as exc:
+        raise AwsTooSlowError(name, str(exc), advice) from exc
 
 
 @dataclass
@@ -81,10 +102,13 @@ def analyze(
 ) -> AnalysisReport:
     """Read the account (read-only), judge every workload and cluster, and return the report."""
     clients.check_credentials()
+    if clients.on_retry is None:
+        clients.on_retry = progress  # a call the SDK retries shows as such, not as a line that never changes
     region = clients.region
     catalog = load_embedded_catalog()
     ledger = TaskLedgerReader(clients.dynamodb_table(settings.table_name)) if settings.table_name else None
-    collected = _collect_inventory(settings, clients, progress, ledger)
+    with _phase("reading the clusters", _FEWER_CLUSTERS):
+        collected = _collect_inventory(settings, clients, progress, ledger)
 
     pricing_notes: list[str] = []
     if settings.use_price_list_api:
@@ -101,9 +125,10 @@ def analyze(
         clients.client("cloudwatch"),
         on_progress=lambda done, total: progress(f"metrics: call {done}/{total}"),
     )
-    series = reader.fetch(queries, start, end)
-    # Container Insights clusters whose RunningTaskCount came back empty fall back to SampleCount.
-    series.update(_fetch_fallback_counts(reader, workloads, series, period, start, end))
+    with _phase(f"fetching {settings.lookback_days} days of metrics", _SMALLER_FETCH):
+        series = reader.fetch(queries, start, end)
+        # Container Insights clusters whose RunningTaskCount came back empty fall back to SampleCount.
+        series.update(_fetch_fallback_counts(reader, workloads, series, period, start, end, progress))
 
     usages = [_usage(w, series, period, n_periods, collected, start, end) for w in workloads]
     for w, usage in zip(workloads, usages, strict=True):
@@ -122,8 +147,10 @@ def analyze(
     by_cluster: dict[str, list[int]] = {}
     for index, workload in enumerate(workloads):
         by_cluster.setdefault(workload.subject.cluster, []).append(index)
-    for inventory in collected.inventories:
+    for position, inventory in enumerate(collected.inventories, start=1):
         indexes = by_cluster.get(inventory.name, [])
+        count = f"{len(indexes)} workload{'' if len(indexes) == 1 else 's'}"
+        progress(f"advising cluster {position}/{len(collected.inventories)}: {inventory.name} ({count})")
         assessment = None
         shares = {}
         coverage = 0.0
@@ -181,6 +208,7 @@ def analyze(
         clusters=cluster_verdicts,
         errors=collected.errors,
         warnings=collected.warnings,
+        confidence_floor=settings.confidence_floor,
     )
 
 
@@ -316,6 +344,7 @@ def _fetch_fallback_counts(
     period: int,
     start: datetime,
     end: datetime,
+    progress: Progress = _no_progress,
 ) -> dict[str, MetricSeries]:
     extra: list[MetricQuery] = []
     for w in workloads:
@@ -328,7 +357,10 @@ def _fetch_fallback_counts(
         )
         w.keys["cpu_samples"] = sample_key
         extra.append(MetricQuery(sample_key, ECS_NS, "CPUUtilization", dims, "SampleCount", period))
-    return reader.fetch(extra, start, end) if extra else {}
+    if not extra:
+        return {}
+    progress(f"fetching {len(extra)} more series: task counts from SampleCount where RunningTaskCount is empty")
+    return reader.fetch(extra, start, end)
 
 
 def _usage(

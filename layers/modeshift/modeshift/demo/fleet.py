@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -187,11 +187,49 @@ def _reservation_pct(
     return out
 
 
+Progress = Callable[[str], None]
+
+
+def _no_progress(_: str) -> None:
+    return None
+
+
+class _DeferredCloudWatch:
+    """Stands in for the CloudWatch client while the fleet is built: records each PutMetricData call, by series.
+
+    Writing after everything is planned lets the seeding say how far it is out of a known total; the
+    calls replayed are the very ones recorded, in the same order within each series.
+    """
+
+    def __init__(self) -> None:
+        self.series: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        first = kwargs["MetricData"][0]
+        dims = ",".join(f"{d['Name']}={d['Value']}" for d in first.get("Dimensions", ()))
+        self.series.setdefault((kwargs["Namespace"], first["MetricName"], dims), []).append(kwargs)
+        return {}
+
+    def replay(self, cloudwatch: Any, progress: Progress) -> None:
+        total_series = len(self.series)
+        total_points = sum(len(call["MetricData"]) for calls in self.series.values() for call in calls)
+        done_points = 0
+        for done_series, calls in enumerate(self.series.values(), start=1):
+            for call in calls:
+                cloudwatch.put_metric_data(**call)
+                done_points += len(call["MetricData"])
+            progress(
+                f"seeding metrics: series {done_series}/{total_series} ({done_points:,}/{total_points:,} datapoints)"
+            )
+
+
 class _Seeder:
     def __init__(self, clients: SeedClients, timeline: Timeline) -> None:
-        self.clients = clients
         self.timeline = timeline
         self.datapoints = 0
+        self.deferred = _DeferredCloudWatch()
+        # every metric write below goes to the recorder; ECS and EC2 calls go straight to the endpoint
+        self.clients = SeedClients(ecs=clients.ecs, ec2=clients.ec2, cloudwatch=self.deferred)
 
     def service_metrics(
         self,
@@ -250,10 +288,13 @@ def _last_count(tasks: Sequence[float | None]) -> int:
     return int(tasks[-1] or 0) if tasks else 0
 
 
-def seed_demo_fleet(session_or_clients: Any, region: str, now: datetime) -> DemoFleet:
+def seed_demo_fleet(
+    session_or_clients: Any, region: str, now: datetime, progress: Progress = _no_progress
+) -> DemoFleet:
     """Create the demo fleet through the ECS, EC2 and CloudWatch APIs, metrics ending at `now` (floored).
 
-    `session_or_clients` is a boto3 Session (clients follow AWS_ENDPOINT_URL) or SeedClients.
+    `session_or_clients` is a boto3 Session (clients follow AWS_ENDPOINT_URL) or SeedClients. `progress`
+    hears one line per cluster created, then one per metric series written (done of total).
     """
     clients = (
         session_or_clients
@@ -262,12 +303,18 @@ def seed_demo_fleet(session_or_clients: Any, region: str, now: datetime) -> Demo
     )
     timeline = Timeline.ending(now, days=LOOKBACK_DAYS, period_seconds=PERIOD_SECONDS)
     seeder = _Seeder(clients, timeline)
-    clusters = (
-        _seed_shop(clients, seeder),
-        _seed_core(clients, seeder),
-        _seed_batch(clients, seeder),
-        _seed_fargate(clients, seeder),
+    steps = (
+        (SHOP_CLUSTER, _seed_shop),
+        (CORE_CLUSTER, _seed_core),
+        (BATCH_CLUSTER, _seed_batch),
+        (FARGATE_CLUSTER, _seed_fargate),
     )
+    built = []
+    for position, (name, build) in enumerate(steps, start=1):
+        progress(f"seeding cluster {position}/{len(steps)}: {name} (ECS and EC2 resources)")
+        built.append(build(seeder.clients, seeder))
+    clusters = tuple(built)
+    seeder.deferred.replay(clients.cloudwatch, progress)
     return DemoFleet(
         region=region,
         start=timeline.start,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import shlex
+import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +19,8 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+
+from modeshift.errors import MissingExtraError
 
 LOOPBACK = "127.0.0.1"
 DUMMY_ACCESS_KEY_ID = "testing"
@@ -320,6 +326,47 @@ def uninstall_fast_cloudwatch() -> None:
                 _indexes.clear()
 
 
+# --------------------------------------------------------------------------- the `demo` extra
+
+
+def demo_install_command() -> str:
+    """The one shell command that adds the `demo` extra (moto's server) to this installation of modeshift.
+
+    pip records where modeshift was installed from (PEP 610 direct_url.json): a source folder gets
+    that folder back, editable when it was; anything else the package name.
+    """
+    python = shlex.quote(sys.executable)
+    source, editable = _installed_from()
+    if source is None:
+        return f"{python} -m pip install 'modeshift[demo]'"
+    return f"{python} -m pip install {'-e ' if editable else ''}{shlex.quote(source + '[demo]')}"
+
+
+def _installed_from() -> tuple[str | None, bool]:
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("modeshift").read_text("direct_url.json")
+        direct = json.loads(text) if text else {}
+    except (metadata.PackageNotFoundError, ValueError):
+        return None, False
+    url = urllib.parse.urlparse(str(direct.get("url", "")))
+    if url.scheme != "file" or "dir_info" not in direct:
+        return None, False
+    return urllib.request.url2pathname(url.path), bool(direct["dir_info"].get("editable"))
+
+
+def require_demo_extra() -> None:
+    """Raise MissingExtraError, whose message is the command that fixes it, when moto's server is missing."""
+    try:
+        import moto.server  # noqa: F401 - the import is the check: it needs moto[server]'s Flask too
+    except ImportError:
+        raise MissingExtraError(
+            "`modeshift demo` needs its local AWS (moto's server), the optional `demo` extra, which is not "
+            f"installed. Add it with: {demo_install_command()}"
+        ) from None
+
+
 # --------------------------------------------------------------------------- loopback server
 
 
@@ -387,6 +434,7 @@ class LocalAws:
     def start(self) -> None:
         if self._server is not None:
             raise LocalAwsError("the local AWS is already running")
+        require_demo_extra()
         werkzeug_logger = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug_logger.level
         werkzeug_logger.setLevel(logging.WARNING)  # one access-log line per request otherwise

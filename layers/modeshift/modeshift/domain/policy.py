@@ -1313,6 +1313,19 @@ def advise_cluster(
     if binding is None:
         return base
     wasted = assessment.wasted_monthly_usd or 0.0
+    if assessment.reservation_source.startswith("container"):
+        # A snapshot of the instances now is not a lookback: documented as insufficient_data, whatever it shows.
+        return base.model_copy(
+            update={
+                "reasons": (
+                    *reasons,
+                    "no CPUReservation/MemoryReservation metrics in the lookback: a snapshot of its container "
+                    f"instances now shows {binding:.1f}% {assessment.binding_resource} reserved, which cannot "
+                    "measure waste over time",
+                ),
+                "evidence": {**base.evidence, "snapshot_wasted_monthly_cost_usd": round_usd(wasted)},
+            }
+        )
     arithmetic = (
         *assessment.arithmetic,
         f"waste: {_usd(assessment.monthly_cost_usd)} × (1 − {binding:.1f}% {assessment.binding_resource} reserved)"
@@ -1322,12 +1335,11 @@ def advise_cluster(
         f"{assessment.binding_resource} is the binding resource at {binding:.1f}% reserved on average "
         f"(CPU {assessment.cpu_reservation_pct or 0:.1f}%, memory {assessment.memory_reservation_pct or 0:.1f}%)"
     )
-    from_snapshot = assessment.reservation_source.startswith("container")
     measured = base.model_copy(
         update={
             "verdict": ClusterVerdictKind.KEEP,
             "wasted_monthly_cost_usd": round_usd(wasted),
-            "confidence": round(clamp01(0.4 + 0.5 * coverage - (0.2 if from_snapshot else 0.0)), 2),
+            "confidence": round(clamp01(0.4 + 0.5 * coverage), 2),
             "arithmetic": arithmetic,
             "evidence": {**base.evidence, "waste_known": True},
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import Literal
@@ -28,6 +28,7 @@ WEEKLY_SCHEMA_VERSION = "1.0"
 
 TOP_ACTIONS = 5
 TOP_UTILISATION = 8
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 # verdicts that act, with a saving: moves, right-sizing and scaling in
 _MOVES = ACTION_VERDICTS
@@ -66,6 +67,9 @@ class WeeklyTotals(_Model):
     wasted_monthly_cost_usd: float
     action_count: int
     failed_cluster_count: int
+    # additive: savings from verdicts under the confidence floor, summed apart (None: the analysis predates it)
+    unconfirmed_monthly_savings_usd: float | None = None
+    confidence_floor: float | None = None
 
 
 class ClusterWaste(_Model):
@@ -91,6 +95,8 @@ class Action(_Model):
     change: str
     why: str
     monthly_savings_usd: float
+    # additive: the verdict's confidence, 0..1 (None when the analysis gave none)
+    confidence: float | None = None
 
 
 class HeldWorkload(_Model):
@@ -194,6 +200,7 @@ def _workload_action(w: WorkloadVerdict) -> Action:
         change=change,
         why=why,
         monthly_savings_usd=w.monthly_savings_usd,
+        confidence=w.confidence,
     )
 
 
@@ -213,6 +220,7 @@ def _actions(report: AnalysisReport) -> list[Action]:
                     "(lower the Auto Scaling group's minimum or use managed scaling at 100% target capacity)",
                     why=c.reasons[-1] if c.reasons else "",
                     monthly_savings_usd=c.monthly_savings_usd,
+                    confidence=c.confidence,
                 )
             )
     return sorted(actions, key=lambda a: (-a.monthly_savings_usd, a.cluster, a.workload or ""))
@@ -240,14 +248,27 @@ def _held(report: AnalysisReport) -> tuple[HeldWorkload, ...]:
     return tuple(sorted(held, key=lambda h: (-h.current_monthly_cost_usd, h.cluster, h.workload)))
 
 
+def _optional_float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _confidence_floor(report: AnalysisReport) -> float:
+    """The analysis' confidence floor; 0 (every verdict confirmed) for documents written before it existed."""
+    return _optional_float(getattr(report.totals, "confidence_floor", None)) or 0.0
+
+
 def _savings_by_verdict(report: AnalysisReport) -> tuple[VerdictSavings, ...]:
+    """Confirmed savings per verdict type: they add up to the headline, which leaves unconfirmed ones out."""
+    floor = _confidence_floor(report)
     sums: dict[str, tuple[int, float]] = {}
     for w in report.workloads:
-        if w.verdict in _MOVES:
+        if w.verdict in _MOVES and w.confidence >= floor:
             count, total = sums.get(w.verdict.value, (0, 0.0))
             sums[w.verdict.value] = (count + 1, total + w.monthly_savings_usd)
     for c in report.clusters:
-        if c.verdict is ClusterVerdictKind.TUNE_CAPACITY:
+        if c.verdict is ClusterVerdictKind.TUNE_CAPACITY and c.confidence >= floor:
             count, total = sums.get(c.verdict.value, (0, 0.0))
             sums[c.verdict.value] = (count + 1, total + c.monthly_savings_usd)
     rows = [VerdictSavings(verdict=k, count=n, monthly_savings_usd=round_usd(v)) for k, (n, v) in sums.items()]
@@ -291,6 +312,9 @@ def build_weekly(current: AnalysisReport, previous: AnalysisReport | None = None
             wasted_monthly_cost_usd=t.wasted_monthly_cost_usd,
             action_count=len(actions),
             failed_cluster_count=t.failed_cluster_count,
+            # read softly: analyses written before the confidence floor existed have neither field
+            unconfirmed_monthly_savings_usd=_optional_float(getattr(t, "unconfirmed_monthly_savings_usd", None)),
+            confidence_floor=_optional_float(getattr(t, "confidence_floor", None)),
         ),
         waste_by_cluster=tuple(
             ClusterWaste(
@@ -325,39 +349,65 @@ def render_json(weekly: WeeklyReport) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# HTML: every user-derived string goes through _e(); charts are inline SVG sized by viewBox and width/height.
+# HTML: every user-derived string goes through _e(). Charts are inline SVG without a viewBox: bars are laid out
+# in percentages of the chart's width and text in CSS pixels, so a chart narrows with the page while its text
+# keeps its size (a scaled viewBox shrank 13 px text to 6 px on a phone).
 
-_CHART_WIDTH = 720
-_LABEL_WIDTH = 230
-_VALUE_WIDTH = 110
-_ROW_HEIGHT = 30
+_ROW_HEIGHT = 44  # a label line, then its bar
+_BAR_HEIGHT = 16
+_LABEL_CHARS = 44  # what fits on one line at 13 px in a phone-wide chart; the full label is in <title>
+_NARROW_PX = 600  # below this width tables become stacked blocks
 
-_CSS = """
+_CSS = (
+    """
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
 color:#1f2933;background:#f4f6f8}
-main{max-width:980px;margin:0 auto;padding:24px 20px 48px}
+main{max-width:980px;margin:0 auto;padding:24px 20px 48px;overflow-wrap:break-word}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:19px;margin:0 0 12px}
 .meta{color:#52606d;margin:0 0 20px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin-bottom:20px}
 .card{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:14px 16px}
 .card .label{color:#52606d;font-size:13px;text-transform:uppercase;letter-spacing:.04em}
-.card .value{font-size:26px;font-weight:650}
+.card .value{font-size:26px;font-weight:650;white-space:nowrap}
+.card .unit{font-size:15px;font-weight:500;color:#52606d}
+.card .sub{font-size:13px;color:#8a5a00}
 .good{color:#0e7c4a}.bad{color:#b42318}.muted{color:#7b8794}
+.unconfirmed{color:#8a5a00}
 section{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:18px 20px;margin-bottom:18px}
-svg{display:block;max-width:100%;height:auto}
+svg{display:block;max-width:100%}
 svg text{font:13px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#1f2933}
+svg text.heading{font-weight:600}
+svg text.inside{fill:#fff}
 svg .nodata{fill:#7b8794;font-style:italic}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e4e7eb;vertical-align:top}
 th{font-size:13px;color:#52606d;text-transform:uppercase;letter-spacing:.04em}
 td.num,th.num{text-align:right;white-space:nowrap}
+td.conf{text-align:right}
 .empty{padding:28px;text-align:center;font-size:18px;color:#52606d;background:#fff;border:2px dashed #bcccdc;
 border-radius:8px;margin-bottom:18px}
 .notice{background:#fff8e1;border:1px solid #f0c36d;border-radius:8px;padding:10px 14px;margin-bottom:18px}
 small{color:#52606d}
 """
+    + f"@media (max-width:{_NARROW_PX}px){{"
+    + """
+main{padding:16px 10px 32px;overflow-wrap:anywhere}
+section{padding:14px 12px}
+h1{font-size:22px}
+table.stack thead{display:none}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+table.stack tr{border-bottom:1px solid #d9e2ec;padding:10px 0}
+table.stack td,table.stack td.num{border:0;padding:2px 0;text-align:left;white-space:normal}
+table.stack td[data-label]::before{content:attr(data-label);display:block;font-size:12px;color:#52606d;
+text-transform:uppercase;letter-spacing:.04em}
+table.stack td.rank{font-weight:650}
+table.stack td.rank::before{content:"Action "}
+table.stack td.half{display:inline-block;width:50%;vertical-align:top;padding-right:8px}
+}
+"""
+)
 
 
 def _e(text: object) -> str:
@@ -368,8 +418,36 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def _short(text: str, limit: int = 30) -> str:
+def _short(text: str, limit: int = _LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _svg_open(chart_id: str, title: str, height: int) -> str:
+    return (
+        f'<svg id="{_e(chart_id)}" class="chart" role="img" aria-label="{_e(title)}" width="100%" '
+        f'height="{height}"><title>{_e(title)}</title>'
+    )
+
+
+def _bar(y: float, value: float | None, top: float, value_text: str, colour: str, *, light: bool = False) -> str:
+    """One bar from the left edge, scaled to `top`; its value inside a long bar, after a short one.
+
+    None is drawn as text, never a bar; a measured zero keeps a hairline so it reads as zero, not as no data.
+    """
+    if value is None:
+        return f'<text class="nodata" x="0" y="{y + 12.5:.1f}">{_e(value_text)}</text>'
+    pct = 0.0 if top <= 0 else max(0.0, min(1.0, value / top)) * 100
+    shown = max(pct, 0.4)
+    rect = (
+        f'<rect x="0" y="{y:.1f}" width="{shown:.2f}%" height="{_BAR_HEIGHT}" rx="3" fill="{colour}">'
+        f"<title>{_e(value_text)}</title></rect>"
+    )
+    if pct >= 50:  # the bar holds its value: the text cannot run past the chart's right edge
+        css = "" if light else ' class="inside"'
+        text = f'<text{css} x="{pct:.2f}%" dx="-6" y="{y + 12.5:.1f}" text-anchor="end">{_e(value_text)}</text>'
+    else:
+        text = f'<text x="{shown:.2f}%" dx="6" y="{y + 12.5:.1f}">{_e(value_text)}</text>'
+    return rect + text
 
 
 def _bar_chart(
@@ -380,36 +458,20 @@ def _bar_chart(
     colour: str,
     max_value: float | None = None,
     empty: str = "no data this week",
+    row_colours: Mapping[int, str] | None = None,
 ) -> str:
-    """Horizontal bars: (label, value or None for no data, value text). A None is drawn as text, never a bar."""
-    height = max(1, len(rows)) * _ROW_HEIGHT + 10
-    parts = [
-        f'<svg id="{_e(chart_id)}" class="chart" role="img" aria-label="{_e(title)}" '
-        f'width="{_CHART_WIDTH}" height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}">',
-        f"<title>{_e(title)}</title>",
-    ]
+    """Horizontal bars, one row each: (label, value or None for no data, value text), label above its bar;
+    `row_colours` sets a row's colour apart from the rest (by row index)."""
+    height = max(1, len(rows)) * _ROW_HEIGHT + 4
+    parts = [_svg_open(chart_id, title, height)]
     if not rows:
-        parts.append(f'<text class="nodata" x="10" y="24">{_e(empty)}</text>')
+        parts.append(f'<text class="nodata" x="0" y="24">{_e(empty)}</text>')
     known = [v for _, v, _ in rows if v is not None]
     top = max_value if max_value is not None else max(known, default=0.0)
-    span = _CHART_WIDTH - _LABEL_WIDTH - _VALUE_WIDTH
     for i, (label, value, value_text) in enumerate(rows):
-        y = 5 + i * _ROW_HEIGHT
-        mid = y + _ROW_HEIGHT / 2 + 4
-        parts.append(
-            f'<text x="{_LABEL_WIDTH - 8}" y="{mid:.0f}" text-anchor="end"><title>{_e(label)}</title>'
-            f"{_e(_short(label))}</text>"
-        )
-        if value is None:
-            parts.append(f'<text class="nodata" x="{_LABEL_WIDTH + 4}" y="{mid:.0f}">no data</text>')
-            continue
-        width = 0.0 if top <= 0 else max(0.0, min(1.0, value / top)) * span
-        # A measured zero still shows a hairline so it reads as "zero", distinct from "no data".
-        parts.append(
-            f'<rect x="{_LABEL_WIDTH}" y="{y + 5}" width="{max(width, 1.5):.1f}" height="{_ROW_HEIGHT - 10}" '
-            f'rx="3" fill="{colour}"><title>{_e(label)}: {_e(value_text)}</title></rect>'
-        )
-        parts.append(f'<text x="{_LABEL_WIDTH + max(width, 1.5) + 6:.1f}" y="{mid:.0f}">{_e(value_text)}</text>')
+        y = i * _ROW_HEIGHT
+        parts.append(f'<text x="0" y="{y + 15}"><title>{_e(label)}</title>{_e(_short(label))}</text>')
+        parts.append(_bar(y + 21, value, top, value_text, (row_colours or {}).get(i, colour)))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -426,80 +488,90 @@ def _trend_value(metric: str, value: float) -> str:
 
 
 def _trend_chart(trend: Trend) -> str:
-    """One small panel per metric: last week's bar beside this week's, each panel on its own scale."""
-    panel_w, height, base = 240, 210, 170
-    width = panel_w * len(trend.points)
-    parts = [
-        f'<svg id="chart-trend" class="chart" role="img" aria-label="Week-over-week trend" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}">',
-        "<title>Week-over-week trend</title>",
-    ]
+    """One block per metric, each on its own scale: a heading with the change, last week's bar, this week's."""
+    block = 20 + 2 * 24 + 14
+    parts = [_svg_open("chart-trend", "Week-over-week trend", block * len(trend.points))]
     for i, p in enumerate(trend.points):
-        x0 = i * panel_w
-        top = max(p.current, p.previous or 0.0)
-        parts.append(
-            f'<text x="{x0 + panel_w / 2:.0f}" y="16" text-anchor="middle" font-weight="600">'
-            f"{_e(_TREND_LABELS[p.metric])}</text>"
-        )
-        parts.append(f'<line x1="{x0 + 30}" y1="{base}" x2="{x0 + panel_w - 30}" y2="{base}" stroke="#9aa5b1"/>')
-        bars = (("last week", p.previous, "#9fb3c8", 55), ("this week", p.current, "#2f6fde", 135))
-        for label, value, colour, dx in bars:
-            cx = x0 + dx
-            parts.append(f'<text x="{cx + 25}" y="{base + 18}" text-anchor="middle">{label}</text>')
-            if value is None:
-                parts.append(
-                    f'<text class="nodata" x="{cx + 25}" y="{base - 8}" text-anchor="middle">first week</text>'
-                )
-                continue
-            h = 0.0 if top <= 0 else value / top * 120
-            h = max(h, 1.5)
-            parts.append(
-                f'<rect x="{cx}" y="{base - h:.1f}" width="50" height="{h:.1f}" rx="3" fill="{colour}">'
-                f"<title>{label}: {_e(_trend_value(p.metric, value))}</title></rect>"
-            )
-            parts.append(
-                f'<text x="{cx + 25}" y="{base - h - 6:.1f}" text-anchor="middle">'
-                f"{_e(_trend_value(p.metric, value))}</text>"
-            )
+        y = i * block
+        heading = _TREND_LABELS[p.metric]
         if p.change is not None:
             sign = "+" if p.change > 0 else "-" if p.change < 0 else ""
             size = abs(p.change)
-            text = f"{sign}{size:,.0f}" if p.metric == "workload_count" else f"{sign}{_usd(size)}"
-            parts.append(
-                f'<text x="{x0 + panel_w / 2:.0f}" y="{base + 36}" text-anchor="middle">change {_e(text)}</text>'
+            heading += (
+                f" · change {sign}{size:,.0f}" if p.metric == "workload_count" else f" · change {sign}{_usd(size)}"
             )
+        parts.append(f'<text class="heading" x="0" y="{y + 15}">{_e(heading)}</text>')
+        top = max(p.current, p.previous or 0.0)
+        last = (
+            "first week: nothing to compare"
+            if p.previous is None
+            else f"last week {_trend_value(p.metric, p.previous)}"
+        )
+        parts.append(_bar(y + 22, p.previous, top, last, "#9fb3c8", light=True))
+        parts.append(_bar(y + 46, p.current, top, f"this week {_trend_value(p.metric, p.current)}", "#2f6fde"))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _card(label: str, value: str, css: str = "") -> str:
-    return f'<div class="card"><div class="label">{_e(label)}</div><div class="value {css}">{_e(value)}</div></div>'
+def _card(label: str, value: str, css: str = "", sub: str = "", unit: str = "") -> str:
+    unit_html = f'<span class="unit">{_e(unit)}</span>' if unit else ""
+    extra = f'<div class="sub">{_e(sub)}</div>' if sub else ""
+    return (
+        f'<div class="card"><div class="label">{_e(label)}</div>'
+        f'<div class="value {css}">{_e(value)}{unit_html}</div>{extra}</div>'
+    )
 
 
-def _actions_table(actions: Sequence[Action]) -> str:
+def _unconfirmed_note(t: WeeklyTotals) -> str:
+    """'unconfirmed: $X/month (confidence below F)' when verdicts under the floor were summed apart, else ''."""
+    amount = t.unconfirmed_monthly_savings_usd
+    if amount is None or amount <= 0:
+        return ""
+    return f"unconfirmed: {_usd(amount)}/month{_floor_words(t)}"
+
+
+def _floor_words(t: WeeklyTotals) -> str:
+    return f" (confidence below {t.confidence_floor:g})" if t.confidence_floor else ""
+
+
+def _confidence_cell(confidence: float | None, floor: float | None) -> str:
+    if confidence is None:
+        return "<span class='muted'>not given</span>"
+    text = f"{confidence:.2f}"
+    if floor is not None and confidence < floor:
+        return f"<span class='unconfirmed' title='below the confidence floor {floor:g}'>{text} unconfirmed</span>"
+    return text
+
+
+def _actions_table(actions: Sequence[Action], floor: float | None) -> str:
     if not actions:
         return '<p class="muted">Nothing to change this week: every workload is already in its cheapest mode.</p>'
     rows = "".join(
-        f"<tr><td class='num'>{i}</td><td>{_e(a.cluster)}</td><td>{_e(a.workload or '(cluster capacity)')}</td>"
-        f"<td>{_e(a.change)}<br><small>{_e(a.why)}</small></td>"
-        f"<td class='num'>{_e(_usd(a.monthly_savings_usd))}</td></tr>"
+        f"<tr><td class='num rank'>{i}</td><td class='half' data-label='Cluster'>{_e(a.cluster)}</td>"
+        f"<td class='half' data-label='Workload'>{_e(a.workload or '(cluster capacity)')}</td>"
+        f"<td data-label='What to change'>{_e(a.change)}<br><small>{_e(a.why)}</small></td>"
+        f"<td class='conf half' data-label='Confidence'>{_confidence_cell(a.confidence, floor)}</td>"
+        f"<td class='num half' data-label='Saves / month'>{_e(_usd(a.monthly_savings_usd))}</td></tr>"
         for i, a in enumerate(actions, start=1)
     )
     return (
-        '<table id="top-actions"><thead><tr><th class="num">#</th><th>Cluster</th><th>Workload</th>'
-        f'<th>What to change</th><th class="num">Saves / month</th></tr></thead><tbody>{rows}</tbody></table>'
+        '<table id="top-actions" class="stack"><thead><tr><th class="num">#</th><th>Cluster</th><th>Workload</th>'
+        '<th>What to change</th><th class="num">Confidence</th><th class="num">Saves / month</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
 def _held_table(held: Sequence[HeldWorkload]) -> str:
     rows = "".join(
-        f"<tr><td>{_e(h.cluster)}</td><td>{_e(h.workload)}</td><td>{_e(h.current_mode)}</td>"
-        f"<td>{_e(h.why)}<br><small>{_e(', '.join(h.blockers))}</small></td>"
-        f"<td class='num'>{_e(_usd(h.current_monthly_cost_usd))}</td></tr>"
+        f"<tr><td class='half' data-label='Cluster'>{_e(h.cluster)}</td>"
+        f"<td class='half' data-label='Workload'>{_e(h.workload)}</td>"
+        f"<td data-label='Runs on'>{_e(h.current_mode)}</td>"
+        f"<td data-label='Why it stays'>{_e(h.why)}<br><small>{_e(', '.join(h.blockers))}</small></td>"
+        f"<td class='num' data-label='Costs / month'>{_e(_usd(h.current_monthly_cost_usd))}</td></tr>"
         for h in held
     )
     return (
-        '<table id="held-workloads"><thead><tr><th>Cluster</th><th>Workload</th><th>Runs on</th>'
+        '<table id="held-workloads" class="stack"><thead><tr><th>Cluster</th><th>Workload</th><th>Runs on</th>'
         f'<th>Why it stays</th><th class="num">Costs / month</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
@@ -526,16 +598,18 @@ def render_html(weekly: WeeklyReport) -> str:
         )
     body.append(
         "<div class='cards'>"
-        + _card("Savings available", f"{_usd(t.monthly_savings_usd)}/mo", "good")
-        + _card("EC2 waste", f"{_usd(t.wasted_monthly_cost_usd)}/mo", "bad")
-        + _card("Current spend", f"{_usd(t.current_monthly_cost_usd)}/mo")
+        + _card("Savings available", _usd(t.monthly_savings_usd), "good", _unconfirmed_note(t), unit="/mo")
+        + _card("EC2 waste", _usd(t.wasted_monthly_cost_usd), "bad", unit="/mo")
+        + _card("Current spend", _usd(t.current_monthly_cost_usd), unit="/mo")
         + _card("Workloads · clusters", f"{t.workload_count} · {t.cluster_count}")
         + "</div>"
     )
     body.append(
         "<section><h2>Top actions</h2>"
         f"<p class='muted'>The {min(len(weekly.top_actions), TOP_ACTIONS)} largest of {t.action_count} changes, "
-        "largest saving first.</p>" + _actions_table(weekly.top_actions) + "</section>"
+        "largest saving first. Confidence (0 to 1) says how much the metrics behind each one can be trusted.</p>"
+        + _actions_table(weekly.top_actions, t.confidence_floor)
+        + "</section>"
     )
     if weekly.held:
         body.append(
@@ -551,22 +625,31 @@ def render_html(weekly: WeeklyReport) -> str:
         for c in weekly.waste_by_cluster
     ]
     body.append(
-        "<section><h2>Waste per cluster</h2><p class='muted'>EC2 capacity paid for but not reserved by any task.</p>"
-        + _bar_chart("chart-waste", "Waste per cluster, $/month", waste_rows, colour="#d64545")
+        "<section><h2>Waste per cluster</h2><p class='muted'>EC2 capacity paid for but not reserved by any task. "
+        "Largest first.</p>"
+        + _bar_chart("chart-waste", "Waste per cluster, $/month, largest first", waste_rows, colour="#d64545")
         + "</section>"
     )
-    saving_rows = [
+    saving_rows: list[tuple[str, float | None, str]] = [
         (s.verdict.replace("_", " "), s.monthly_savings_usd, f"{_usd(s.monthly_savings_usd)}/mo ({s.count})")
         for s in weekly.savings_by_verdict
     ]
+    unconfirmed = _unconfirmed_note(t)
+    if unconfirmed:
+        amount = t.unconfirmed_monthly_savings_usd or 0.0
+        saving_rows.append(("unconfirmed" + _floor_words(t), amount, f"{_usd(amount)}/mo, not in the total"))
     body.append(
-        "<section><h2>Savings by verdict type</h2>"
+        "<section><h2>Savings by verdict type</h2><p class='muted'>Largest first; in brackets, how many "
+        "workloads or clusters."
+        + (" The last bar, unconfirmed savings, is not in the total." if unconfirmed else "")
+        + "</p>"
         + _bar_chart(
             "chart-savings",
-            "Savings by verdict type, $/month",
+            "Savings by verdict type, $/month, largest first",
             saving_rows,
             colour="#2f9e66",
             empty="no data this week" if weekly.no_data else "no savings found this week",
+            row_colours={len(saving_rows) - 1: "#b7791f"} if unconfirmed else None,
         )
         + "</section>"
     )
@@ -580,9 +663,13 @@ def render_html(weekly: WeeklyReport) -> str:
     ]
     body.append(
         "<section><h2>Utilisation of the top workloads</h2><p class='muted'>Average CPU use as % of what each task "
-        "reserves, for the most expensive workloads. “no data” means no metric, not zero.</p>"
+        "reserves, for the most expensive workloads, most expensive first. “no data” means no metric, not zero.</p>"
         + _bar_chart(
-            "chart-utilisation", "Average CPU % of the top workloads", util_rows, colour="#2f6fde", max_value=100.0
+            "chart-utilisation",
+            "Average CPU % of the top workloads, most expensive first",
+            util_rows,
+            colour="#2f6fde",
+            max_value=100.0,
         )
         + "</section>"
     )
