@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,3 +263,152 @@ def test_notification_id_is_stable_for_the_same_verdict_and_run() -> None:
     again = build_notification(workload(), region="us-east-1", generated_at=NOW)
     other = build_notification(workload(savings=200.0), region="us-east-1", generated_at=NOW)
     assert first.notification_id == again.notification_id != other.notification_id
+
+
+# --------------------------------------------------------------------------- sample events: the arithmetic adds up
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_MAX_SAMPLE_DEPTH = 12  # an SNS record inside an SQS body inside an event is about 6 deep
+
+
+def _n(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _verdict_messages(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every notification (a JSON object with a `verdict` object) anywhere in an event, JSON strings included.
+
+    Some samples are hostile on purpose (bodies nested thousands deep): such depths are skipped, not read."""
+    if depth > _MAX_SAMPLE_DEPTH:
+        return
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return
+    if isinstance(value, dict):
+        if isinstance(value.get("verdict"), dict) and "schema_version" in value:
+            yield value
+            return
+        for item in value.values():
+            yield from _verdict_messages(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _verdict_messages(item, depth + 1)
+
+
+def _sample_messages() -> list[Any]:
+    found = []
+    for path in sorted(EVENTS_DIR.glob("*.json")):
+        try:
+            event = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:  # a hostile sample nested too deep to load carries no verdict to check
+            continue
+        subjects = [
+            record["Sns"].get("Subject")
+            for record in event.get("Records", [])
+            if isinstance(record, dict) and isinstance(record.get("Sns"), dict)
+        ]
+        for index, message in enumerate(_verdict_messages(event)):
+            subject = subjects[index] if index < len(subjects) else None
+            found.append(pytest.param(message, subject, id=f"{path.stem}-{index}"))
+    return found
+
+
+# Each rule reads one shape of arithmetic line (the shapes the policy writes) and yields (computed, stated)
+# pairs: dollars must agree to the cent; a percentage (marked by a third item, its tolerance) to its decimal.
+_ARITHMETIC_RULES: list[tuple[re.Pattern[str], Any]] = [
+    (  # pricing.fargate_monthly_cost
+        re.compile(
+            rf"(?P<tasks>{_NUMBER}) tasks avg × \((?P<vcpu>{_NUMBER}) vCPU × \$(?P<vr>{_NUMBER}) \+ "
+            rf"(?P<gb>{_NUMBER}) GB × \$(?P<gr>{_NUMBER})\) × (?P<h>{_NUMBER}) h × \(1 − (?P<d>{_NUMBER})%\) "
+            rf"= \$(?P<total>{_NUMBER})/month"
+        ),
+        lambda m: [
+            (
+                _n(m["tasks"])
+                * (_n(m["vcpu"]) * _n(m["vr"]) + _n(m["gb"]) * _n(m["gr"]))
+                * _n(m["h"])
+                * (1 - _n(m["d"]) / 100),
+                _n(m["total"]),
+            )
+        ],
+    ),
+    (  # policy.allocate_cluster_cost
+        re.compile(
+            rf"\$(?P<bill>{_NUMBER})/month cluster bill × (?P<units>{_NUMBER}) of (?P<total>{_NUMBER}) .*?"
+            rf"\((?P<pct>{_NUMBER})%\) = \$(?P<cost>{_NUMBER})/month"
+        ),
+        lambda m: [
+            (_n(m["bill"]) * _n(m["units"]) / _n(m["total"]), _n(m["cost"])),
+            (100 * _n(m["units"]) / _n(m["total"]), _n(m["pct"]), 0.05),
+        ],
+    ),
+    (  # instances × hourly price × hours, compute and operator time, then their sum
+        re.compile(
+            rf"(?P<n>{_NUMBER}) × \S+ at \$(?P<rate>{_NUMBER})/h × (?P<h>{_NUMBER}) h = \$(?P<compute>{_NUMBER}) "
+            rf"compute \+ (?P<on>{_NUMBER}) instances × \$(?P<orate>{_NUMBER})/instance-h × (?P<oh>{_NUMBER}) h = "
+            rf"\$(?P<operator>{_NUMBER}) operator time = \$(?P<bill>{_NUMBER})/month"
+        ),
+        lambda m: [
+            (_n(m["n"]) * _n(m["rate"]) * _n(m["h"]), _n(m["compute"])),
+            (_n(m["on"]) * _n(m["orate"]) * _n(m["oh"]), _n(m["operator"])),
+            (_n(m["compute"]) + _n(m["operator"]), _n(m["bill"])),
+        ],
+    ),
+    (  # a difference
+        re.compile(rf"\$(?P<a>{_NUMBER}) − \$(?P<b>{_NUMBER}) = \$(?P<c>{_NUMBER})"),
+        lambda m: [(_n(m["a"]) - _n(m["b"]), _n(m["c"]))],
+    ),
+]
+
+
+def _usd_fields(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("_usd") and isinstance(item, int | float) and not isinstance(item, bool):
+                yield f"{path}{key}", float(item)
+            yield from _usd_fields(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _usd_fields(item, f"{path}{index}.")
+
+
+SAMPLE_MESSAGES = _sample_messages()
+
+
+def test_sample_events_carry_at_least_one_verdict_to_check() -> None:
+    assert SAMPLE_MESSAGES, "no events/*.json carries a notification with a verdict"
+
+
+@pytest.mark.parametrize(("message", "sns_subject"), SAMPLE_MESSAGES)
+def test_sample_event_arithmetic_adds_up(message: dict[str, Any], sns_subject: str | None) -> None:
+    verdict = message["verdict"]
+    savings = verdict["monthly_savings_usd"]
+    # no negative money anywhere, and the headline saving is the verdict's
+    negative = [(name, amount) for name, amount in _usd_fields(message) if amount < 0]
+    assert not negative, negative
+    assert message["monthly_savings_usd"] == savings
+    if "current_monthly_cost_usd" in verdict:  # a workload: now − recommended = saving, to the cent
+        current, recommended = verdict["current_monthly_cost_usd"], verdict["recommended_monthly_cost_usd"]
+        assert round(current - recommended, 2) == pytest.approx(savings, abs=0.005)
+        assert f"Cost now: ${current:,.2f}/month; recommended: ${recommended:,.2f}/month" in message["text"]
+        stated_results = {_n(r) for line in verdict["arithmetic"] for r in re.findall(rf"= \$({_NUMBER})", line)}
+        assert {current, recommended} <= stated_results  # both costs come out of the arithmetic shown
+    else:  # a cluster: the saving and the waste fit inside the bill
+        assert 0 <= verdict["wasted_monthly_cost_usd"] <= verdict["monthly_cost_usd"]
+        assert savings <= verdict["monthly_cost_usd"]
+    assert severity_for(savings).value == message["severity"]
+    headline = f"saves ${savings:,.2f}/mo"
+    assert message["title"].endswith(headline)
+    assert sns_subject is None or sns_subject.endswith(headline)
+    assert f"Saves: ${savings:,.2f}/month" in message["text"]
+    # every arithmetic line is one the rules can check, and each checks out to the cent (percentages to 0.1)
+    for line in verdict["arithmetic"]:
+        pairs = [
+            pair for pattern, check in _ARITHMETIC_RULES for match in pattern.finditer(line) for pair in check(match)
+        ]
+        assert pairs, f"no rule reads this arithmetic line (add one): {line}"
+        for computed, stated, *tolerance in pairs:
+            assert round(computed, 2) == pytest.approx(stated, abs=tolerance[0] if tolerance else 0.005), line

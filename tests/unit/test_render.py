@@ -23,12 +23,22 @@ from modeshift.domain.models import (
 )
 from modeshift.domain.notifications import SNS_MAX_BYTES, Notification, build_notification
 from modeshift.domain.render import (
+    CHAT_DESCRIPTION_MAX_CHARS,
+    CHAT_KEYWORD_MAX_CHARS,
+    CHAT_MAX_KEYWORDS,
+    CHAT_MAX_NEXT_STEPS,
+    CHAT_NEXT_STEP_MAX_CHARS,
+    CHAT_SUMMARY_MAX_CHARS,
+    CHAT_THREAD_ID_MAX_CHARS,
+    CHAT_TITLE_MAX_CHARS,
+    ELLIPSIS,
     Audience,
     chat_message,
     code_span,
     email_body,
     email_subject,
     escape_markdown,
+    fit_escaped,
     render,
     switch_steps,
 )
@@ -164,10 +174,22 @@ def test_email_names_the_action_and_how_to_silence_when_rendered(case: str) -> N
         assert section in body
 
 
-def test_markdown_escape_neutralises_every_special_character_when_names_are_hostile() -> None:
-    assert escape_markdown("a*b_c[d](e)<f>&#`|~!") == r"a\*b\_c\[d\]\(e\)&lt;f&gt;&amp;\#\`\|\~\!"
+def test_markdown_escape_uses_entities_for_slack_control_characters_and_no_backslashes() -> None:
+    # Slack (and so an Amazon Q card in Slack) shows a backslash literally: only & < > are escaped.
+    assert escape_markdown("a*b_c[d](e)<f>&#`|~!\\") == "a*b_c[d](e)&lt;f&gt;&amp;#`|~!\\"
+    assert escape_markdown("<!channel> & <https://evil.example|click>") == (
+        "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"
+    )
     assert escape_markdown("x\ny") == "x y"
     assert code_span("a`b") == "``a`b``"
+    assert code_span("--name <provider>") == "`--name &lt;provider&gt;`"
+
+
+def test_fit_escaped_cuts_with_an_ellipsis_and_never_inside_an_entity() -> None:
+    assert fit_escaped("a" * 10, 10) == "a" * 10
+    assert fit_escaped("a" * 11, 10) == "a" * 9 + ELLIPSIS
+    cut = fit_escaped("a" * 7 + "&amp;b", 10)
+    assert cut == "a" * 7 + ELLIPSIS and len(cut) <= 10
 
 
 def test_hostile_names_are_escaped_in_every_rendering_when_rendered() -> None:
@@ -176,7 +198,7 @@ def test_hostile_names_are_escaped_in_every_rendering_when_rendered() -> None:
         LaunchMode.FARGATE,
         cluster=f"c{HOSTILE}",
         service=f"s{HOSTILE}",
-        reasons=(f"reason {HOSTILE}",),
+        reasons=(f"reason {HOSTILE} <!channel>",),
     )
     message = notification(verdict)
     subject = email_subject(message)
@@ -185,15 +207,105 @@ def test_hostile_names_are_escaped_in_every_rendering_when_rendered() -> None:
     assert "line2" in body and "\nline2" not in body  # a name cannot start a line of its own
     assert "--cluster 'c" in body  # shell-quoted in the commands
     chat = chat_message(message)
-    texts = [chat["content"]["title"], chat["content"]["description"], *chat["content"]["keywords"][2:]]
-    for text in texts:
-        assert "<b>" not in text and "[x](y)" not in text and "we*ird" not in text and "\nline2" not in text
-    assert "we\\*ird\\_\\[x\\]\\(y\\)&lt;b&gt;&amp;\\#" in chat["content"]["description"]
-    for step in chat["content"]["nextSteps"]:
-        assert "<b>" not in step.split("`", 1)[0]  # outside the code span, HTML is escaped
+    content = chat["content"]
+    for text in [content["title"], content["description"], *content["keywords"], *content["nextSteps"]]:
+        assert "<" not in text and ">" not in text, text  # no link, mention or HTML survives, code spans included
+        assert "\\*" not in text and "\\_" not in text and "\\(" not in text  # no backslash escapes
+    assert "\nline2" not in content["description"]
+    assert "we*ird_[x](y)&lt;b&gt;&amp;#" in content["description"]
+    assert "&lt;!channel&gt;" in content["description"]
     machine = json.loads(render(message, Audience.MACHINE))
     assert machine["cluster"] == f"c{HOSTILE}"  # JSON escapes it losslessly
     assert machine["schema_version"] == "1.0"
+
+
+def _assert_chat_within_limits(chat: dict[str, object]) -> None:
+    content = chat["content"]
+    metadata = chat["metadata"]
+    assert isinstance(content, dict) and isinstance(metadata, dict)
+    assert 0 < len(content["title"]) <= CHAT_TITLE_MAX_CHARS
+    assert len(content["description"]) <= CHAT_DESCRIPTION_MAX_CHARS
+    assert 0 < len(content["nextSteps"]) <= CHAT_MAX_NEXT_STEPS
+    assert all(0 < len(step) <= CHAT_NEXT_STEP_MAX_CHARS for step in content["nextSteps"]), [
+        len(step) for step in content["nextSteps"]
+    ]
+    assert len(content["keywords"]) <= CHAT_MAX_KEYWORDS
+    assert all(0 < len(keyword) <= CHAT_KEYWORD_MAX_CHARS for keyword in content["keywords"])
+    assert 0 < len(metadata["threadId"]) <= CHAT_THREAD_ID_MAX_CHARS
+    assert len(metadata["summary"]) <= CHAT_SUMMARY_MAX_CHARS
+    for step in content["nextSteps"]:
+        assert step.count("`") % 2 == 0, step  # a command is whole or absent, never an open code span
+        assert "&" not in step.replace("&amp;", "").replace("&lt;", "").replace("&gt;", ""), step
+
+
+LONG_NAME = "n" * 254 + "x"  # ECS allows 255 characters in cluster and service names
+LONG_REASONS = tuple(f"reason {i}: " + "r" * 2_000 for i in range(30))
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        pytest.param(
+            workload(kind, mode, current=current, cluster=LONG_NAME, service=LONG_NAME, family=LONG_NAME), id=kind.value
+        )
+        for kind, mode, current in [
+            (WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, LaunchMode.EC2),
+            (WorkloadVerdictKind.MOVE_TO_EC2, LaunchMode.EC2, LaunchMode.FARGATE),
+            (WorkloadVerdictKind.MOVE_TO_MANAGED_INSTANCES, LaunchMode.MANAGED_INSTANCES, LaunchMode.FARGATE),
+        ]
+    ]
+    + [
+        pytest.param(
+            workload(
+                WorkloadVerdictKind.MOVE_TO_FARGATE_SPOT,
+                LaunchMode.FARGATE_SPOT,
+                cluster=LONG_NAME,
+                service=None,
+                family=LONG_NAME,
+                reasons=LONG_REASONS,
+            ),
+            id="spot_family_long_reasons",
+        ),
+        pytest.param(
+            workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, cluster="&" * 255, service="<" * 255),
+            id="names_that_grow_when_escaped",
+        ),
+        pytest.param(tune_capacity(LONG_NAME), id="tune_capacity"),
+    ],
+)
+def test_chat_card_keeps_every_field_within_amazon_q_limits_when_names_are_255_chars(
+    verdict: WorkloadVerdict | ClusterVerdict,
+) -> None:
+    chat = chat_message(notification(verdict))
+    _assert_chat_within_limits(chat)
+    steps = chat["content"]["nextSteps"]
+    assert any("MinMonthlySavingsUsd" in step for step in steps)  # how to silence survives every cut
+
+
+def test_chat_step_keeps_the_whole_command_or_says_it_is_in_the_email_when_names_are_long() -> None:
+    verdict = workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, cluster=LONG_NAME, service=LONG_NAME)
+    steps = chat_message(notification(verdict))["content"]["nextSteps"]
+    switch = next(step for step in steps if step.startswith("Switch the service"))
+    assert "`" not in switch and switch.endswith("(the command is too long for chat: see the email)")
+    short = chat_message(notification(CASES["move_to_ec2"]))["content"]["nextSteps"]
+    create = next(step for step in short if step.startswith("Create an Auto Scaling group"))
+    # the prose was cut to make room; the command is whole
+    assert f"{ELLIPSIS}: `aws ecs create-capacity-provider" in create
+    assert create.endswith("managedTerminationProtection=DISABLED'`") and len(create) <= CHAT_NEXT_STEP_MAX_CHARS
+
+
+def test_chat_description_is_cut_on_a_line_and_says_so_when_reasons_are_long() -> None:
+    verdict = workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE, reasons=LONG_REASONS)
+    description = chat_message(notification(verdict))["content"]["description"]
+    assert len(description) <= CHAT_DESCRIPTION_MAX_CHARS
+    assert description.endswith(f"{ELLIPSIS} (cut: see the email)")
+    assert description.startswith("*Cluster: shop-ec2*\n")
+
+
+def test_long_cluster_names_keep_distinct_chat_threads() -> None:
+    first = chat_message(notification(tune_capacity("c" * 200 + "1")))["metadata"]["threadId"]
+    second = chat_message(notification(tune_capacity("c" * 200 + "2")))["metadata"]["threadId"]
+    assert first != second and len(first) == len(second) == CHAT_THREAD_ID_MAX_CHARS
 
 
 @pytest.mark.parametrize("name_length", [1, 60, 200, 5000])

@@ -1,13 +1,25 @@
-"""Slack Block Kit rendering: Slack's limits at each boundary, mrkdwn escaping, lenient parsing, one snapshot."""
+"""Slack: Block Kit rendering (limits at each boundary, mrkdwn escaping, lenient parsing, one snapshot) and the
+webhook URL rules (allow-listed host, https, no whitespace, never quoted in an error)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modeshift.adapters.slack_webhook import (
+    SlackWebhookClient,
+    WebhookUrl,
+    WebhookUrlError,
+    validate_webhook_url,
+    webhook_url_problem,
+)
+from modeshift.config import settings_from_env
+from modeshift.domain.models import LaunchMode, Pattern, WorkloadVerdict, WorkloadVerdictKind
+from modeshift.domain.notifications import build_notification
 from modeshift.domain.slack import (
     ELLIPSIS,
     FIELD_MAX_CHARS,
@@ -22,6 +34,7 @@ from modeshift.domain.slack import (
     parse_notice,
     render_slack_message,
 )
+from modeshift.errors import ConfigurationError
 from tests.events import load_event
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "slack_sns_verdict_notification.json"
@@ -243,7 +256,7 @@ def test_parse_notice_reads_the_machine_json() -> None:
         "payments-prod",
         "service:checkout-api",
     )
-    assert parsed.monthly_savings_usd == 109.78
+    assert parsed.monthly_savings_usd == 224.59
     assert parsed.reasons and parsed.arithmetic  # taken from the verdict object
 
 
@@ -269,3 +282,123 @@ def test_slack_payload_matches_snapshot() -> None:
     if not SNAPSHOT.exists():  # first run writes it; review the file, then commit it
         SNAPSHOT.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     assert payload == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- 255-character names through the real message
+
+
+def _long_verdict(name: str, reasons: tuple[str, ...]) -> WorkloadVerdict:
+    return WorkloadVerdict(
+        cluster=name,
+        workload=f"service:{name}",
+        service=name,
+        task_family=name,
+        verdict=WorkloadVerdictKind.MOVE_TO_FARGATE,
+        current_mode=LaunchMode.EC2,
+        recommended_mode=LaunchMode.FARGATE,
+        pattern=Pattern.STEADY,
+        current_monthly_cost_usd=296.67,
+        recommended_monthly_cost_usd=72.08,
+        monthly_savings_usd=224.59,
+        confidence=0.86,
+        reasons=reasons,
+        arithmetic=tuple(f"line {i}: " + "a" * 2_500 for i in range(30)),
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param("n" * 255, id="letters"), pytest.param("&" * 255, id="ampersands"), pytest.param("<" * 255, id="lt")],
+)
+def test_slack_message_keeps_every_field_within_limits_when_names_are_255_chars(name: str) -> None:
+    reasons = tuple(f"reason {i} <!channel> & " + "r" * 2_900 for i in range(60))
+    message = build_notification(_long_verdict(name, reasons), region="eu-west-1", generated_at=datetime.now(UTC))
+    payload = render_slack_message(parse_notice(message.body(), message.title))
+    assert_within_slack_limits(payload)
+    assert len(payload["text"]) <= SECTION_TEXT_MAX_CHARS
+    for text in texts(payload):
+        assert "<" not in text and ">" not in text
+        assert text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0
+    assert "run `modeshift analyze --output json` for the full verdict" in last_note(payload)
+
+
+# ---------------------------------------------------------------- webhook URL rules
+
+TOKEN = "SUPERSECRETTOKEN"
+GOOD = f"https://hooks.slack.com/services/T000/B000/{TOKEN}"
+
+
+@pytest.mark.parametrize(
+    ("url", "hosts", "problem"),
+    [
+        (f"https://hooks.slack.com/services/T000/B000/SUPERSECRET\n{TOKEN}", None, "whitespace, a control character"),
+        (f"https://hooks.slack.com/services/T000/B000/SUPERSECRET {TOKEN}", None, "whitespace"),
+        (f"https://hooks.slack.com/services/T000/B000/{TOKEN}\t", None, "whitespace"),
+        (f"https://hooks.slack.com/services/T000/B000/{TOKEN}\u00e9", None, "non-ASCII"),
+        (f"https://hooks.slack.com/services/T000/B000/{TOKEN}\x00", None, "control character"),
+        (f"https://evil.example.com/services/T000/B000/{TOKEN}", None, "allowed host"),
+        (f"https://hooks.slack.com.evil.example/services/T000/B000/{TOKEN}", None, "allowed host"),
+        (f"https://evil.example@hooks.slack.com/services/T000/B000/{TOKEN}", None, "user credentials"),
+        (f"http://hooks.slack.com/services/T000/B000/{TOKEN}", None, "must use https"),
+        (f"https://hooks.slack.com:8443/services/T000/B000/{TOKEN}", None, "default https port"),
+        (f"https://hooks.slack.com:99999/services/T000/B000/{TOKEN}", None, "not a valid absolute URL"),
+        (f"https://hooks.slack.com/services/T000/B000/{TOKEN}#frag", None, "fragment"),
+        ("https://hooks.slack.com/", None, "no webhook path"),
+        (f"ftp://hooks.slack.com/services/T000/B000/{TOKEN}", None, "must use https"),
+        (f"hooks.slack.com/services/T000/B000/{TOKEN}", None, "not a valid absolute URL"),
+        (f"https://[::1/services/T000/B000/{TOKEN}", None, "not a valid absolute URL"),
+        # http only to a loopback host, and only one the allow-list names
+        (f"http://127.0.0.1:8080/services/T000/B000/{TOKEN}", None, "allowed host"),
+        (f"http://10.0.0.1/services/T000/B000/{TOKEN}", ("10.0.0.1",), "must use https"),
+        (f"http://localhost.evil.example/services/T000/B000/{TOKEN}", ("localhost.evil.example",), "https"),
+        ("", None, "is empty"),
+        ("https://hooks.slack.com/" + "a" * 3_000, None, "longer than"),
+    ],
+)
+def test_webhook_url_is_rejected_without_quoting_it_when_it_breaks_a_rule(
+    url: str, hosts: tuple[str, ...] | None, problem: str
+) -> None:
+    found = webhook_url_problem(url, hosts) if hosts else webhook_url_problem(url)
+    assert found is not None and problem in found
+    with pytest.raises(WebhookUrlError) as raised:
+        validate_webhook_url(url, hosts) if hosts else validate_webhook_url(url)
+    for text in (str(raised.value), repr(raised.value), found):
+        assert "SUPERSECRET" not in text and "T000" not in text and "evil" not in text
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("url", "hosts"),
+    [
+        (GOOD, ("hooks.slack.com",)),
+        (GOOD.replace("hooks.slack.com", "HOOKS.Slack.com"), ("hooks.slack.com",)),
+        (GOOD.replace("/services/", ":443/services/"), ("hooks.slack.com",)),
+        (GOOD + "?rotated=1", ("hooks.slack.com",)),
+        (f"http://127.0.0.1:8080/services/T000/B000/{TOKEN}", ("hooks.slack.com", "127.0.0.1")),
+        (f"http://localhost/services/T000/B000/{TOKEN}", ("localhost",)),
+        (f"http://[::1]:9/services/T000/B000/{TOKEN}", ("::1",)),
+        (f"https://hooks.example.org/services/T000/B000/{TOKEN}", ("hooks.example.org",)),
+    ],
+)
+def test_webhook_url_is_accepted_when_it_follows_every_rule(url: str, hosts: tuple[str, ...]) -> None:
+    checked = validate_webhook_url(url, hosts)
+    assert checked.reveal() == url
+    assert TOKEN not in repr(checked) and TOKEN not in str(checked) and TOKEN not in f"{checked!r} {checked}"
+
+
+def test_webhook_client_never_shows_the_url_and_trusts_only_checked_urls() -> None:
+    client = SlackWebhookClient(GOOD)
+    assert TOKEN not in repr(client) and TOKEN not in repr(vars(client))
+    with pytest.raises(WebhookUrlError):
+        SlackWebhookClient("http://127.0.0.1:9/services/x")  # loopback not allow-listed by default
+    assert SlackWebhookClient("http://127.0.0.1:9/services/x", allowed_hosts=("127.0.0.1",))
+    assert SlackWebhookClient(WebhookUrl("http://127.0.0.1:9/services/x"))  # checked already, by the secret reader
+
+
+def test_webhook_hosts_setting_defaults_to_slack_and_takes_exact_host_names() -> None:
+    assert settings_from_env({}).slack_webhook_hosts == ("hooks.slack.com",)
+    hosts = settings_from_env({"MODESHIFT_SLACK_WEBHOOK_HOSTS": "Hooks.Slack.com, 127.0.0.1,"}).slack_webhook_hosts
+    assert hosts == ("hooks.slack.com", "127.0.0.1")
+    for bad in ("*.slack.com", "https://hooks.slack.com", "hooks.slack.com:443", "hooks.slack.com/services", ","):
+        with pytest.raises(ConfigurationError, match="slack_webhook_hosts"):
+            settings_from_env({"MODESHIFT_SLACK_WEBHOOK_HOSTS": bad})

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from modeshift.adapters.slack_webhook import DEFAULT_WEBHOOK_HOSTS
 from modeshift.domain.models import Goal
 from modeshift.domain.options import PolicyOptions
 from modeshift.domain.report import DEFAULT_CONFIDENCE_FLOOR
 from modeshift.errors import ConfigurationError
 
 ENV_PREFIX = "MODESHIFT_"
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 class Settings(BaseModel):
@@ -57,6 +60,9 @@ class Settings(BaseModel):
     notify_audiences: tuple[Literal["machine", "email", "chat"], ...] = ("machine",)
     # notify_slack: the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself)
     slack_webhook_secret_arn: str | None = None
+    # notify_slack: the only hosts the webhook URL may name (exact, comma-separated). Plain http is accepted
+    # only for a loopback host listed here (tests); the default admits https://hooks.slack.com/... alone.
+    slack_webhook_hosts: tuple[str, ...] = Field(default=DEFAULT_WEBHOOK_HOSTS, min_length=1)
     # weekly_report: the private bucket the report pages go to, and how long the summary's link works (max 7 days)
     report_bucket: str | None = None
     report_link_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
@@ -67,6 +73,18 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("slack_webhook_hosts", mode="before")
+    @classmethod
+    def _host_names(cls, value: Any) -> Any:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        hosts = tuple(str(name).strip().lower() for name in names if str(name).strip())
+        for host in hosts:
+            if host != "::1" and not _HOST_NAME.fullmatch(host):
+                raise ValueError(f"{host!r} is not a plain host name (no scheme, port, path or wildcard)")
+        return hosts
 
     def policy_options(self) -> PolicyOptions:
         return PolicyOptions(

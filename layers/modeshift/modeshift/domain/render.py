@@ -21,11 +21,12 @@ which is why the publisher sends only `machine` unless told to send more.
 
 Every rendering is pure (no clock: dates come from the notification's `generated_at`), fits SNS's
 262,144 bytes (cut and said so, never an error), and treats names as hostile: control characters become
-spaces, chat text is Markdown-escaped, shell commands quote their arguments.
+spaces, chat text has Slack's three control characters escaped, shell commands quote their arguments.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -48,11 +49,20 @@ from modeshift.domain.notifications import MESSAGE_MAX_BYTES, Notification
 SNOOZE_TAG = "modeshift:snooze"  # read by the analysis (domain.noise); repeated here to keep render standalone
 SNOOZE_EXAMPLE_DAYS = 30
 MIN_SAVINGS_PARAMETER = "MinMonthlySavingsUsd"
-CHAT_DESCRIPTION_MAX_CHARS = 3_500  # our choice: a card a person reads in a channel, not a document
+# Amazon Q Developer in chat applications, custom notifications ("Custom notification content guidelines",
+# docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): a next step at most 350 characters, a
+# keyword at most 75. The other figures are ours, kept well inside what a channel shows.
+CHAT_NEXT_STEP_MAX_CHARS = 350
+CHAT_KEYWORD_MAX_CHARS = 75
 CHAT_TITLE_MAX_CHARS = 250
+CHAT_DESCRIPTION_MAX_CHARS = 3_500  # our choice: a card a person reads in a channel, not a document
 CHAT_SUMMARY_MAX_CHARS = 200
-CHAT_NEXT_STEP_MAX_CHARS = 1_000
+CHAT_THREAD_ID_MAX_CHARS = 100
 CHAT_MAX_NEXT_STEPS = 7
+CHAT_MAX_KEYWORDS = 3
+# the shortest prose kept in front of a whole command before the command is left out instead
+CHAT_STEP_MIN_WORDS_CHARS = 60
+ELLIPSIS = "…"
 LIST_MAX_ITEMS = 20
 ITEM_MAX_CHARS = 1_000
 MI_PROVIDER_PLACEHOLDER = "<managed-instances-provider>"
@@ -60,8 +70,7 @@ EC2_PROVIDER_PLACEHOLDER = "<your-ec2-capacity-provider>"
 ASG_PLACEHOLDER = "<your-auto-scaling-group>"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-# CommonMark backslash-escapable punctuation that changes meaning in client-markdown.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_COMMAND = re.compile(r"(?P<what>.+?): (?P<command>(?:aws|sam) .+)")
 
 
 class Audience(StrEnum):
@@ -86,18 +95,39 @@ def clip(text: str, limit: int) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """One line of text safe inside client-markdown: HTML entities for & < >, backslash for the rest."""
-    flat = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    """One line of text safe inside an Amazon Q card (client-markdown) or Slack mrkdwn: `&`, `<`, `>` as entities.
+
+    Amazon Q renders client-markdown "in the target chat platform's markdown" (AWS, custom-notifs.html,
+    parameter textType), i.e. Slack's mrkdwn in Slack. Slack's only control characters are `&`, `<` and `>`,
+    to be replaced by HTML entities; it has no backslash escapes and shows a backslash literally
+    (api.slack.com/reference/surfaces/formatting#escaping). So no backslashes: escaping the three is what
+    stops a name from forging a link or pinging a channel (`<!channel>`); `*` or `_` in a name can at worst
+    change emphasis. ECS names allow only letters, digits, `-` and `_` anyway.
+    """
+    return one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code_span(text: str) -> str:
-    """A CommonMark code span that survives backticks in `text` (fence longer than any run inside)."""
-    flat = one_line(text)
+    """A code span (Slack and CommonMark) that survives backticks in `text` (fence longer than any run inside).
+
+    `&`, `<`, `>` are escaped inside it too: Slack parses them before formatting, so `<existing-providers>`
+    in a command would otherwise be read as a link."""
+    flat = escape_markdown(text)
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def fit_escaped(text: str, limit: int) -> str:
+    """Already-escaped `text` cut to at most `limit` characters ending in "…", never inside an entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - len(ELLIPSIS))]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:  # an entity (&amp; &lt; &gt;) was split: drop its start
+        cut = cut[:amp]
+    return cut.rstrip() + ELLIPSIS
 
 
 def _usd(amount: float) -> str:
@@ -458,46 +488,99 @@ def _fit_text(text: str, max_bytes: int) -> str:
 
 
 def chat_message(notification: Notification) -> dict[str, Any]:
-    """The custom notification Amazon Q Developer in chat applications accepts; threads by cluster."""
+    """The custom notification Amazon Q Developer in chat applications accepts; threads by cluster.
+
+    Every string is within the limits above (cut with "…", never inside an entity or a command), bold is
+    Slack's `*…*`, and names are escaped with `escape_markdown` (no backslashes)."""
     verdict = verdict_of(notification)
-    title = clip(escape_markdown(email_subject(notification).removeprefix("modeshift: ")), CHAT_TITLE_MAX_CHARS)
+    title = fit_escaped(escape_markdown(email_subject(notification).removeprefix("modeshift: ")), CHAT_TITLE_MAX_CHARS)
     if verdict is None:
-        body = [escape_markdown(line) for line in notification.text.splitlines()[2:] if line.strip()]
-        description = "\n".join(body)
-        next_steps: list[str] = []
+        lines = [escape_markdown(line) for line in notification.text.splitlines()[2:] if line.strip()]
+        switch: list[str] = []
     else:
         what = [
-            f"**{escape_markdown(line)}**" if i == 0 else escape_markdown(line) for i, line in enumerate(_what(verdict))
+            f"*{escape_markdown(line)}*" if i == 0 else escape_markdown(line) for i, line in enumerate(_what(verdict))
         ]
         why = [f"• {escape_markdown(r)}" for r in _limited(verdict.reasons, 5)]
         sums = [f"• {escape_markdown(a)}" for a in _limited(verdict.arithmetic, 5)]
-        description = "\n".join([*what, "", "*Why*", *why, "", "*Arithmetic*", *sums])
-        next_steps = [
-            clip(escape_markdown(what_) + (f": {code_span(cmd)}" if cmd else ""), CHAT_NEXT_STEP_MAX_CHARS)
-            for what_, cmd in switch_steps(verdict)
-        ]
-    next_steps += [escape_markdown(s) for s in silence_steps(notification, verdict)]
-    if len(description) > CHAT_DESCRIPTION_MAX_CHARS:
-        description = description[: CHAT_DESCRIPTION_MAX_CHARS - 60].rsplit("\n", 1)[0] + "\n… (cut: see the email)"
+        lines = [*what, "", "*Why*", *why, "", "*Arithmetic*", *sums]
+        switch = [_chat_step(what_, command) for what_, command in switch_steps(verdict)]
+    silence = [_chat_step(*_split_command(step)) for step in silence_steps(notification, verdict)]
+    room = CHAT_MAX_NEXT_STEPS - len(silence)
+    if len(switch) > room:
+        left_out = len(switch) - (room - 1)
+        switch = [*switch[: room - 1], f"{ELLIPSIS} and {left_out} more steps: see the email"]
+    cluster = escape_markdown(notification.cluster)
+    keywords = [notification.type, notification.severity.value, cluster][:CHAT_MAX_KEYWORDS]
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
             "title": title,
-            "description": description,
-            "nextSteps": [clip(s, CHAT_NEXT_STEP_MAX_CHARS) for s in next_steps[:CHAT_MAX_NEXT_STEPS]],
-            "keywords": [
-                notification.type,
-                notification.severity.value,
-                clip(escape_markdown(notification.cluster), 100),
-            ],
+            "description": _fit_lines(lines, CHAT_DESCRIPTION_MAX_CHARS, f"{ELLIPSIS} (cut: see the email)"),
+            "nextSteps": [*switch, *silence],
+            "keywords": [fit_escaped(keyword, CHAT_KEYWORD_MAX_CHARS) for keyword in keywords],
         },
         "metadata": {
-            "threadId": clip(one_line(notification.cluster), 100),
-            "summary": clip(one_line(notification.title), CHAT_SUMMARY_MAX_CHARS),
+            "threadId": _thread_id(notification.cluster),
+            "summary": fit_escaped(escape_markdown(notification.title), CHAT_SUMMARY_MAX_CHARS),
         },
     }
+
+
+def _chat_step(what: str, command: str | None) -> str:
+    """One next step of at most 350 characters: the prose, then the whole command as code, or no command.
+
+    A command is never cut (a shortened command that still runs is worse than none): the prose is cut to
+    make room, and when even that is not enough the step says the command is in the email."""
+    head = escape_markdown(what)
+    if command is None:
+        return fit_escaped(head, CHAT_NEXT_STEP_MAX_CHARS)
+    span = code_span(command)
+    full = f"{head}: {span}"
+    if len(full) <= CHAT_NEXT_STEP_MAX_CHARS:
+        return full
+    room = CHAT_NEXT_STEP_MAX_CHARS - len(span) - len(": ")
+    if room >= CHAT_STEP_MIN_WORDS_CHARS:
+        return f"{fit_escaped(head, room)}: {span}"
+    note = " (the command is too long for chat: see the email)"
+    return fit_escaped(head, CHAT_NEXT_STEP_MAX_CHARS - len(note)) + note
+
+
+def _split_command(step: str) -> tuple[str, str | None]:
+    """A silence step "what: aws …" (or "…: sam …") as (what, command); (step, None) without a command."""
+    match = _COMMAND.fullmatch(one_line(step))
+    return (match["what"], match["command"]) if match else (step, None)
+
+
+def _fit_lines(lines: Sequence[str], limit: int, note: str) -> str:
+    """`lines` joined, at most `limit` characters: whole lines while they fit, then `note` on its own line."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    room = limit - len(note) - 1
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        extra = len(line) + (1 if kept else 0)
+        if used + extra > room:
+            left = room - used - (1 if kept else 0)
+            if left > len(ELLIPSIS) + 20:  # the start of a long line is worth showing
+                kept.append(fit_escaped(line, left))
+            break
+        kept.append(line)
+        used += extra
+    return "\n".join([*kept, note])
+
+
+def _thread_id(cluster: str) -> str:
+    """The cluster's name (threads group a cluster's cards); a long one ends in a digest so threads stay apart."""
+    name = one_line(cluster)
+    if len(name) <= CHAT_THREAD_ID_MAX_CHARS:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    return f"{name[: CHAT_THREAD_ID_MAX_CHARS - len(digest) - 1]}-{digest}"
 
 
 def chat_body(notification: Notification) -> str:
