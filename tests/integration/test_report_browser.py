@@ -126,6 +126,8 @@ def page_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _probe(page_path: Path, tmp_path: Path, width: int) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     page = page_path.read_text(encoding="utf-8")
+    # The page's Content-Security-Policy forbids scripts (it has none): the probe copy drops it to measure.
+    page = re.sub(r"<meta http-equiv='Content-Security-Policy'[^>]*>", "", page, count=1)
     probed = page.replace("<head>", "<head>" + _PROBE_HEAD, 1).replace("</body>", _PROBE_BODY + "</body>", 1)
     probe = page_path.with_name(f"probe-{width}.html")
     probe.write_text(_framed(probed, width), encoding="utf-8")

@@ -7,6 +7,7 @@ nothing about least privilege or dead-letter queues: those are asserted here.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,14 @@ import yaml
 
 from modeshift.config import Settings, settings_from_env
 from modeshift.domain.models import Goal
-from modeshift.table import PK, SK, TTL_ATTRIBUTE
+from modeshift.table import IDEMPOTENCY_PK_PREFIX, PK, SK, TTL_ATTRIBUTE, open_task_key
+from tests.fixtures.iam import role_actions, roles
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_TEMPLATE = ROOT / "template.yaml"
+README = ROOT / "README.md"
+# the deployment guide the README links to: parameters, resources and every role's permission table
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 
 ALARM_PREFIX = "modeshift-"
@@ -358,7 +363,7 @@ def test_template_task_events_reach_the_queue_only_from_their_rule(template: dic
     assert rule["EventPattern"] == {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]}
     assert [ref_name(t["Arn"]) for t in rule["Targets"]] == ["TaskEventsQueue"]
     policy = template["Resources"]["TaskEventsQueuePolicy"]["Properties"]
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     assert ref_name(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == "TaskEventsRule"
@@ -484,6 +489,9 @@ def test_template_alarm_writes_are_scoped_to_modeshift_alarms(template: dict[str
         assert owner == "AnalyzeFleetRole"
         assert conditional, "alarm writes must depend on ManageAlarmsEnabled"
         assert [sub_text(r) for r in as_list(statement["Resource"])] == [ALARM_RESOURCE]
+        if "cloudwatch:PutMetricAlarm" in actions:
+            # no write may attach an action (ALARM, OK or INSUFFICIENT_DATA): the key must be absent
+            assert statement["Condition"] == {"Null": {"cloudwatch:AlarmActions": "true"}}
         granted |= actions
     assert granted == alarm_writes
 
@@ -505,9 +513,9 @@ def test_template_ingest_can_only_touch_its_queue_and_the_table(template: dict[s
         }[service]
         assert where == expected, action
     assert not any(a in targets for a in ("dynamodb:Scan", "sns:Publish"))
-    # DeleteItem: a Delete inside TransactWriteItems removes a stopped task's open-task marker; no Query, no Scan
+    # DeleteItem: a Delete inside TransactWriteItems removes a stopped task's open-task marker; no Query, no Scan,
+    # no ConditionCheckItem (no transaction carries a ConditionCheck)
     assert sorted(a for a in targets if a.startswith("dynamodb:")) == [
-        "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -539,3 +547,218 @@ def test_template_slack_notifier_is_optional_and_reads_only_its_secret(template:
     assert granted["secretsmanager:GetSecretValue"] == ["SlackWebhookSecretArn"]
     assert granted["sqs:SendMessage"] == ["NotifySlackDeadLetterQueue"]
     assert {a.partition(":")[0] for a in granted} == {"logs", "xray", "secretsmanager", "sqs"}
+
+
+def _leading_keys(statement: dict[str, Any]) -> list[str]:
+    condition = statement.get("Condition", {})
+    assert condition.get("Null") == {"dynamodb:LeadingKeys": "false"}, "ForAllValues holds when the key is missing"
+    return as_list(condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+
+
+def test_template_deletes_only_items_under_the_prefix_each_function_owns(template: dict[str, Any]) -> None:
+    """DeleteItem exists for Powertools' idempotency records (analyze_fleet) and open-task markers (ingest)."""
+    open_prefix = open_task_key("c", "g", "t")[PK].removesuffix("c")
+    expected = {"AnalyzeFleetRole": [f"{IDEMPOTENCY_PK_PREFIX}*"], "IngestTaskEventsRole": [f"{open_prefix}*"]}
+    found: dict[str, list[str]] = {}
+    for owner, statement, _ in statements(template):
+        actions = as_list(statement["Action"])
+        if "dynamodb:DeleteItem" in actions:
+            assert actions == ["dynamodb:DeleteItem"], f"{owner}: DeleteItem shares a statement"
+            assert ref_name(statement["Resource"]) == "ModeshiftTable"
+            found[owner] = _leading_keys(statement)
+    assert found == expected
+
+
+# ECS actions with a resource type (Service Authorization Reference) and the ARN they get; the rest take only "*".
+ECS_RESOURCE_TYPES = {
+    "ecs:DescribeClusters": "cluster",
+    "ecs:ListContainerInstances": "cluster",
+    "ecs:DescribeServices": "service",
+    "ecs:DescribeContainerInstances": "container-instance",
+    "ecs:DescribeTasks": "task",
+    "ecs:DescribeCapacityProviders": "capacity-provider",
+}
+# no resource type; ListTasks names container-instance, yet a listing by cluster is only authorised on "*"
+ECS_ON_ANY_RESOURCE = {"ecs:ListClusters", "ecs:ListServices", "ecs:DescribeTaskDefinition", "ecs:ListTasks"}
+
+
+def test_template_ecs_reads_get_this_accounts_arns_wherever_iam_allows_them(template: dict[str, Any]) -> None:
+    seen = set()
+    for owner, statement, _ in statements(template):
+        for action in as_list(statement["Action"]):
+            if not action.startswith("ecs:"):
+                continue
+            seen.add(action)
+            resources = [sub_text(r) for r in as_list(statement["Resource"])]
+            if action in ECS_ON_ANY_RESOURCE:
+                assert resources == ["*"], f"{owner}: {action}"
+            else:
+                kind = ECS_RESOURCE_TYPES[action]
+                arn = f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"
+                assert resources == [arn], f"{owner}: {action} on {resources}"
+    assert seen == set(ECS_RESOURCE_TYPES) | ECS_ON_ANY_RESOURCE
+
+
+def _tls_only(statements_: list[Any], resource: str, actions: set[str] | None = None) -> bool:
+    for statement in statements_:
+        if statement.get("Effect") != "Deny" or statement.get("Principal") != "*":
+            continue
+        if statement.get("Condition") != {"Bool": {"aws:SecureTransport": "false"}}:
+            continue
+        if ref_name(statement["Resource"]) == resource and (
+            actions is None or actions <= set(as_list(statement["Action"]))
+        ):
+            return True
+    return False
+
+
+def test_template_every_queue_refuses_requests_without_tls(template: dict[str, Any]) -> None:
+    covered = {}
+    for name, policy in resources(template, "AWS::SQS::QueuePolicy").items():
+        for queue in policy["Properties"]["Queues"]:
+            queue_name = ref_name(queue)
+            document = policy["Properties"]["PolicyDocument"]
+            covered[queue_name] = _tls_only(as_list(document["Statement"]), queue_name, {"sqs:*"})
+            assert template["Resources"][queue_name].get("Condition") == policy.get("Condition"), name
+    assert covered == dict.fromkeys(resources(template, "AWS::SQS::Queue"), True)
+
+
+def test_template_verdict_topic_admits_only_the_apps_publishers_and_only_over_tls(template: dict[str, Any]) -> None:
+    (policy,) = [
+        p
+        for p in resources(template, "AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": "VerdictTopic"}]
+    ]
+    statements_ = as_list(policy["Properties"]["PolicyDocument"]["Statement"])
+    publishers = {"AnalyzeFleetRole", "WeeklyReportRole"}
+    assert publishers == {
+        owner
+        for owner, s, _ in statements(template)
+        if "sns:Publish" in as_list(s["Action"]) and ref_name(s["Resource"]) == "VerdictTopic"
+    }
+    (deny,) = [s for s in statements_ if s["Effect"] == "Deny" and "ArnNotEquals" in s.get("Condition", {})]
+    assert deny["Principal"] == "*" and deny["Action"] == "sns:Publish"
+    assert {ref_name(arn) for arn in deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]} == publishers
+    allows = [s for s in statements_ if s["Effect"] == "Allow"]
+    assert [s["Action"] for s in allows] == ["sns:Publish"]  # nothing else: no Subscribe for the whole account
+    assert {ref_name(arn) for arn in allows[0]["Principal"]["AWS"]} == publishers
+    assert _tls_only(statements_, "VerdictTopic", {"sns:Publish", "sns:Subscribe", "sns:SetTopicAttributes"})
+
+
+def test_template_health_topic_takes_only_this_stacks_health_alarms(template: dict[str, Any]) -> None:
+    (policy,) = [
+        p
+        for p in resources(template, "AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": "HealthTopic"}]
+    ]
+    statements_ = as_list(policy["Properties"]["PolicyDocument"]["Statement"])
+    (allow,) = [s for s in statements_ if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source = sub_text(allow["Condition"]["ArnLike"]["aws:SourceArn"])
+    prefix = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    assert source.startswith(prefix) and source.endswith("*")
+    pattern = source.removeprefix(prefix).removesuffix("*")
+    notifying = [
+        a
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if {"Ref": "HealthTopic"} in a["Properties"]["AlarmActions"]
+    ]
+    assert notifying
+    for alarm in notifying:
+        assert sub_text(alarm["Properties"]["AlarmName"]).startswith(pattern)
+    assert _tls_only(statements_, "HealthTopic", {"sns:Publish"})
+
+
+def test_template_schedules_run_as_roles_only_this_accounts_scheduler_can_assume(template: dict[str, Any]) -> None:
+    """SAM's generated schedule role trusts scheduler.amazonaws.com of any account: every ScheduleV2 names its own."""
+    schedules = 0
+    for name, props in functions(template).items():
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "ScheduleV2":
+                continue
+            schedules += 1
+            role = template["Resources"][ref_name(event["Properties"]["RoleArn"])]
+            (trust,) = as_list(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+            assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+            assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            granted = {
+                action: [ref_name(r) for r in as_list(s["Resource"])]
+                for policy in role["Properties"]["Policies"]
+                for s in as_list(policy["PolicyDocument"]["Statement"])
+                for action in as_list(s["Action"])
+            }
+            dlq = ref_name(event["Properties"]["DeadLetterConfig"]["Arn"])
+            assert granted == {"lambda:InvokeFunction": [name], "sqs:SendMessage": [dlq]}
+    assert schedules == 2
+
+
+def test_template_report_link_lasts_a_day(template: dict[str, Any]) -> None:
+    variables = functions(template)["WeeklyReportFunction"]["Environment"]["Variables"]
+    assert int(variables["MODESHIFT_REPORT_LINK_EXPIRY_SECONDS"]) == 24 * 3600
+
+
+# ---------------------------------------------------------------- the deployment guide's permission tables
+
+
+def _readme_section(heading: str) -> str:
+    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    start = text.index(heading)
+    end = text.find("\n#", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def _actions_in(text: str, *, bare_names: bool = False) -> set[str]:
+    """`service:Action` tokens; with `bare_names` (a table's action cell) a bare `Action` takes the last service."""
+    actions, service = set(), None
+    for token in re.findall(r"`([^`]+)`", text):
+        if re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", token):
+            service = token.partition(":")[0]
+            actions.add(token)
+        elif bare_names and service and re.fullmatch(r"[A-Z][A-Za-z0-9]+", token):
+            actions.add(f"{service}:{token}")
+    return actions
+
+
+def readme_permission_tables() -> dict[str, set[str]]:
+    """Each role named by a paragraph that introduces a table ("`XRole` (…):", "`XRole` and `YRole` (…):"),
+    with the actions in the first column of the table that follows."""
+    tables: dict[str, set[str]] = {}
+    introduced: list[str] = []
+    for block in _readme_section("## Permissions, and why").split("\n\n"):
+        block = block.strip()
+        if re.match(r"`\w+Role`", block) and block.endswith(":"):
+            introduced = re.findall(r"`(\w+Role)`", block.partition("(")[0])
+        elif block.startswith("| actions") and introduced:
+            rows = block.splitlines()[2:]  # past the header and the |---| line
+            for role in introduced:
+                tables[role] = set().union(*(_actions_in(row.split("|")[1], bare_names=True) for row in rows))
+            introduced = []
+    return tables
+
+
+def test_readme_permission_tables_list_exactly_each_roles_actions() -> None:
+    template = load_template(SOURCE_TEMPLATE)
+    documented = readme_permission_tables()
+    assert set(documented) == set(roles(template)), "a role without a table, or a table without a role"
+    for role in roles(template):
+        granted = role_actions(template, role)
+        assert documented[role] == granted, (
+            f"{role}: README only {sorted(documented[role] - granted)}, "
+            f"template only {sorted(granted - documented[role])}"
+        )
+
+
+def test_cli_policy_is_the_analysis_the_weekly_report_role_may_run() -> None:
+    """`modeshift analyze` runs weekly_report's analysis: docs/cli-policy.json (linked from the README) holds that
+    role's reads but the two the README adds only with a setting (the Price List API, the task ledger)."""
+    template = load_template(SOURCE_TEMPLATE)
+    policy = json.loads((ROOT / "docs" / "cli-policy.json").read_text(encoding="utf-8"))
+    cli = {action for statement in policy["Statement"] for action in as_list(statement["Action"])}
+    analysis = {
+        a
+        for a in role_actions(template, "WeeklyReportRole")
+        if a.partition(":")[0] in {"ecs", "ec2", "cloudwatch", "pricing", "dynamodb"}
+    }
+    assert analysis - cli == {"pricing:GetProducts", "dynamodb:Query"}
+    assert cli <= analysis

@@ -133,7 +133,7 @@ def test_weekly_report_lands_encrypted_and_links_when_run(aws: Aws) -> None:
     url = urlparse(body["report_url"])
     assert url.path.endswith(html_key)
     query = parse_qs(url.query)
-    assert query["X-Amz-Expires"] == [str(7 * 24 * 3600)]  # SigV4, the default (and maximum) week
+    assert query["X-Amz-Expires"] == [str(24 * 3600)]  # the default: one day (SigV4 allows up to a week)
 
 
 def test_weekly_report_compares_with_last_week_when_run_twice(aws: Aws) -> None:

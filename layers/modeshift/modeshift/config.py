@@ -65,7 +65,8 @@ class Settings(BaseModel):
     slack_webhook_hosts: tuple[str, ...] = Field(default=DEFAULT_WEBHOOK_HOSTS, min_length=1)
     # weekly_report: the private bucket the report pages go to, and how long the summary's link works (max 7 days)
     report_bucket: str | None = None
-    report_link_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    # a day by default: the link is for this week's summary, not a standing door (SigV4 allows up to 7 days)
+    report_link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("clusters", "notify_audiences", mode="before")
     @classmethod

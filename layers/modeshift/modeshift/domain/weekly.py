@@ -582,6 +582,7 @@ def render_html(weekly: WeeklyReport) -> str:
     when = weekly.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     head = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CONTENT_SECURITY_POLICY}\">"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>modeshift weekly report — {_e(weekly.region)} — {_e(weekly.generated_at.date().isoformat())}"
         f"</title><style>{_CSS}</style></head><body><main>"
