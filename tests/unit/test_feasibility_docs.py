@@ -6,7 +6,7 @@ from pathlib import Path
 
 from modeshift.domain.feasibility import RULES, readme_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "how-verdicts-are-reached.md"
 
 
 def test_readme_feasibility_table_equals_the_rules_in_code_when_generated() -> None:
