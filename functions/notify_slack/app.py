@@ -78,6 +78,4 @@ def _secret() -> WebhookUrlSecret:
     """The webhook secret reader, built on the first invocation; it caches the URL for a few minutes."""
     settings = settings_from_env()
     client = AwsClients(region=settings.region).client("secretsmanager")
-    return WebhookUrlSecret(
-        client, settings.slack_webhook_secret_arn or "", allowed_hosts=settings.slack_webhook_hosts
-    )
+    return WebhookUrlSecret(client, settings.slack_webhook_secret_arn or "", allowed_hosts=settings.slack_webhook_hosts)
