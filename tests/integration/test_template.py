@@ -19,6 +19,7 @@ import yaml
 from modeshift.config import Settings, settings_from_env
 from modeshift.domain.models import Goal
 from modeshift.table import IDEMPOTENCY_PK_PREFIX, PK, SK, TTL_ATTRIBUTE, open_task_key
+from tests.fixtures.cfn_yaml import CfnLoader
 from tests.fixtures.iam import role_actions, roles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,35 +44,11 @@ CRON = re.compile(r"^cron\(\S+(?: \S+){5}\)$")
 # ---------------------------------------------------------------- loading
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags, turned into their long forms (as cfn-lint does)."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path) -> dict[str, Any]:
     try:
         from cfnlint.decode import cfn_yaml  # the same decoder cfn-lint uses, when it is installed
     except ImportError:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)
     return _plain(cfn_yaml.load(str(path)))
 
 

@@ -465,17 +465,7 @@ def advise_workload(
             )
         if blocked is not None:
             # Nothing else can run it, so the verdict needs no usage data; only the cost is an estimate.
-            return _verdict(
-                subject,
-                features,
-                WorkloadVerdictKind.KEEP,
-                subject.current_mode,
-                current=snapshot,
-                recommended=snapshot,
-                reasons=reasons,
-                evidence=evidence,
-                confidence=_BLOCKED_CONFIDENCE,
-            )
+            return _keep_blocked(subject, features, snapshot, reasons, evidence)
         return _verdict(
             subject,
             features,
@@ -505,17 +495,7 @@ def advise_workload(
 
     current_quote = _current_quote(subject, costs)
     if blocked is not None:
-        return _verdict(
-            subject,
-            features,
-            WorkloadVerdictKind.KEEP,
-            subject.current_mode,
-            current=current_quote,
-            recommended=current_quote,
-            reasons=[*reasons, *costs.notes],
-            evidence=evidence,
-            confidence=_BLOCKED_CONFIDENCE,
-        )
+        return _keep_blocked(subject, features, current_quote, [*reasons, *costs.notes], evidence)
     if current_quote is None:
         return _verdict(
             subject,
@@ -563,6 +543,27 @@ def advise_workload(
     from_fargate = subject.current_mode in _FARGATE_MODES
     decision = _advise_from_fargate(case) if from_fargate else _advise_from_ec2(case)
     return _finish(case, decision, need)
+
+
+def _keep_blocked(
+    subject: WorkloadSubject,
+    features: WorkloadFeatures,
+    quote: PriceQuote | None,
+    reasons: Sequence[str],
+    evidence: dict[str, object],
+) -> WorkloadVerdict:
+    """Keep: every other mode has a blocker; the certainty comes from the task definition, not the data."""
+    return _verdict(
+        subject,
+        features,
+        WorkloadVerdictKind.KEEP,
+        subject.current_mode,
+        current=quote,
+        recommended=quote,
+        reasons=reasons,
+        evidence=evidence,
+        confidence=_BLOCKED_CONFIDENCE,
+    )
 
 
 def _price_today(
