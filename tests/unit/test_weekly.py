@@ -376,3 +376,28 @@ def test_weekly_charts_say_their_order_when_rendered() -> None:
     ):
         assert re.search(rf'<svg id="{chart}"[^>]*aria-label="[^"]*{order}"', page)
     assert page.count("Largest first") == 2
+
+
+def test_weekly_action_names_the_best_alternative_the_verdict_did_not_choose() -> None:
+    from modeshift.domain.models import Alternative
+
+    move = workload("api", WorkloadVerdictKind.MOVE_TO_FARGATE, 300.0, 120.0).model_copy(
+        update={
+            "alternatives": (
+                Alternative(
+                    mode=LaunchMode.FARGATE,
+                    architecture="ARM64",
+                    task_size={"cpu_units": 512, "memory_mib": 1024},
+                    monthly_cost_usd=150.0,
+                    changes_needed=("arm64_image",),
+                    why_not="needs an ARM64 image",
+                ),
+            )
+        }
+    )
+
+    weekly = build_weekly(analysis([move], []))
+
+    (action,) = weekly.top_actions
+    assert action.also_considered == "FARGATE ARM64 512/1024 at $150.00/mo — needs an ARM64 image"
+    assert "Also considered: FARGATE ARM64 512/1024" in render_html(weekly)

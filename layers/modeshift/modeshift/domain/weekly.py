@@ -97,6 +97,8 @@ class Action(_Model):
     monthly_savings_usd: float
     # additive: the verdict's confidence, 0..1 (None when the analysis gave none)
     confidence: float | None = None
+    # additive: the best alternative the verdict did not choose, in words (None when it listed none)
+    also_considered: str | None = None
 
 
 class HeldWorkload(_Model):
@@ -166,6 +168,17 @@ def _shape(w: WorkloadVerdict) -> str:
     return f"{size.get('cpu_units', '?')} CPU units / {size.get('memory_mib', '?')} MiB{arch}"
 
 
+def _also_considered(w: WorkloadVerdict) -> str | None:
+    if not w.alternatives:
+        return None
+    best = w.alternatives[0]
+    size = best.task_size
+    return (
+        f"{best.mode.value} {best.architecture} {size.get('cpu_units')}/{size.get('memory_mib')} at "
+        f"{_usd(best.monthly_cost_usd)}/mo — {best.why_not}"
+    )
+
+
 def _workload_action(w: WorkloadVerdict) -> Action:
     standalone = w.service is None
     how = _HOW_TO_SWITCH_STANDALONE if standalone else _HOW_TO_SWITCH
@@ -201,6 +214,7 @@ def _workload_action(w: WorkloadVerdict) -> Action:
         why=why,
         monthly_savings_usd=w.monthly_savings_usd,
         confidence=w.confidence,
+        also_considered=_also_considered(w),
     )
 
 
@@ -549,7 +563,9 @@ def _actions_table(actions: Sequence[Action], floor: float | None) -> str:
     rows = "".join(
         f"<tr><td class='num rank'>{i}</td><td class='half' data-label='Cluster'>{_e(a.cluster)}</td>"
         f"<td class='half' data-label='Workload'>{_e(a.workload or '(cluster capacity)')}</td>"
-        f"<td data-label='What to change'>{_e(a.change)}<br><small>{_e(a.why)}</small></td>"
+        f"<td data-label='What to change'>{_e(a.change)}<br><small>{_e(a.why)}</small>"
+        + (f"<br><small class='also'>Also considered: {_e(a.also_considered)}</small>" if a.also_considered else "")
+        + "</td>"
         f"<td class='conf half' data-label='Confidence'>{_confidence_cell(a.confidence, floor)}</td>"
         f"<td class='num half' data-label='Saves / month'>{_e(_usd(a.monthly_savings_usd))}</td></tr>"
         for i, a in enumerate(actions, start=1)
