@@ -368,6 +368,21 @@ def _savings_cell(amount: float, unconfirmed: bool, marked: bool) -> str:
     return f"{amount:,.2f}" + ("*" if unconfirmed else " " if marked else "")
 
 
+def _cluster_row(c: ClusterVerdict, report: AnalysisReport, marked: bool) -> list[str]:
+    """One cluster's cells, the same in the plain table and in Markdown."""
+    return [
+        c.cluster,
+        c.verdict.value,
+        str(c.instance_count),
+        "-" if c.cpu_reservation_pct is None else f"{c.cpu_reservation_pct:.1f}",
+        "-" if c.memory_reservation_pct is None else f"{c.memory_reservation_pct:.1f}",
+        f"{c.monthly_cost_usd:,.2f}",
+        f"{c.wasted_monthly_cost_usd:,.2f}",
+        _savings_cell(c.monthly_savings_usd, _unconfirmed(c, report), marked),
+        f"{c.confidence:.2f}",
+    ]
+
+
 def render_table(report: AnalysisReport, width: int | None = None) -> str:
     """A readable summary: one row per workload and per cluster, the totals, each action's last reasons and what
     every insufficient_data verdict lacks. `width` (terminal columns) clips and wraps to fit; None shows all."""
@@ -390,20 +405,7 @@ def render_table(report: AnalysisReport, width: int | None = None) -> str:
     lines += _table(_WORKLOAD_COLUMNS, rows, width)
     lines += ["", "Clusters"]
     marked = any(_unconfirmed(c, report) for c in report.clusters)
-    crow = [
-        [
-            c.cluster,
-            c.verdict.value,
-            str(c.instance_count),
-            "-" if c.cpu_reservation_pct is None else f"{c.cpu_reservation_pct:.1f}",
-            "-" if c.memory_reservation_pct is None else f"{c.memory_reservation_pct:.1f}",
-            f"{c.monthly_cost_usd:,.2f}",
-            f"{c.wasted_monthly_cost_usd:,.2f}",
-            _savings_cell(c.monthly_savings_usd, _unconfirmed(c, report), marked),
-            f"{c.confidence:.2f}",
-        ]
-        for c in report.clusters
-    ]
+    crow = [_cluster_row(c, report, marked) for c in report.clusters]
     lines += _table(_CLUSTER_COLUMNS, crow, width)
     lines.append("")
     for line in _headline(report):
@@ -550,20 +552,7 @@ def render_markdown(report: AnalysisReport) -> str:
     lines += ["", "#### Clusters", ""]
     lines += _md_table(
         ["cluster", "verdict", "hosts", "cpu res %", "mem res %", "$/month", "wasted $/mo", "saves $/mo", "confidence"],
-        [
-            [
-                c.cluster,
-                c.verdict.value,
-                str(c.instance_count),
-                "-" if c.cpu_reservation_pct is None else f"{c.cpu_reservation_pct:.1f}",
-                "-" if c.memory_reservation_pct is None else f"{c.memory_reservation_pct:.1f}",
-                f"{c.monthly_cost_usd:,.2f}",
-                f"{c.wasted_monthly_cost_usd:,.2f}",
-                _savings_cell(c.monthly_savings_usd, _unconfirmed(c, report), marked=False),
-                f"{c.confidence:.2f}",
-            ]
-            for c in report.clusters
-        ],
+        [_cluster_row(c, report, marked=False) for c in report.clusters],
         right={2, 3, 4, 5, 6, 7, 8},
     )
     lines += ["", "#### Totals", ""]
