@@ -113,7 +113,7 @@ def test_advise_workload_keeps_blocked_workload_even_when_usage_data_is_missing(
 
 def test_advise_workload_names_changes_and_keeps_them_in_evidence_when_move_needs_awsvpc() -> None:
     td = definition(network_mode="bridge", container_parameters=("links",), placement_constraints=("memberOf",))
-    verdict = advise_workload(subject(td, load_balanced=True), BURSTY, PRICES, PolicyOptions(), EXPENSIVE_SHARE)
+    verdict = advise_workload(subject(td), BURSTY, PRICES, PolicyOptions(), EXPENSIVE_SHARE)
 
     assert verdict.verdict is WorkloadVerdictKind.MOVE_TO_FARGATE
     changes = verdict.evidence["feasibility"]["FARGATE"]["changes_needed"]

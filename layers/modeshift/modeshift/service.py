@@ -295,7 +295,6 @@ def _plan_queries(
                 daemon=svc.daemon,
                 service_placement_constraints=svc.placement_constraints,
                 platform_version=svc.platform_version,
-                load_balanced=svc.load_balanced,
                 cluster_has_ec2_capacity_provider=inv.has_ec2_capacity_provider,
                 cluster_has_managed_instances_provider=bool(inv.managed_instances_providers),
                 current_mix=svc.current_mix,

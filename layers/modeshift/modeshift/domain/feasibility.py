@@ -54,7 +54,6 @@ class FeasibilityFacts:
     daemon: bool = False
     service_placement_constraints: tuple[str, ...] = ()
     platform_version: str | None = None
-    load_balanced: bool = False
     cluster_has_ec2_capacity_provider: bool = True
     cluster_has_managed_instances_provider: bool = False
     # for candidate-level rules (see `candidate_feasibility`): the shape a candidate would run at

@@ -77,7 +77,6 @@ class WorkloadSubject:
     daemon: bool = False
     service_placement_constraints: tuple[str, ...] = ()
     platform_version: str | None = None
-    load_balanced: bool = False
     cluster_has_ec2_capacity_provider: bool = True
     cluster_has_managed_instances_provider: bool = False
     # tasks per mode today when a strategy splits the workload across modes; {} = all on current_mode
@@ -95,7 +94,6 @@ class WorkloadSubject:
             daemon=self.daemon,
             service_placement_constraints=self.service_placement_constraints,
             platform_version=self.platform_version,
-            load_balanced=self.load_balanced,
             cluster_has_ec2_capacity_provider=self.cluster_has_ec2_capacity_provider,
             cluster_has_managed_instances_provider=self.cluster_has_managed_instances_provider,
         )
