@@ -105,4 +105,4 @@ def test_write_weekly_report_creates_nested_directories_when_missing(tmp_path: P
     html_path, json_path = write_weekly_report(analysis, None, tmp_path / "a" / "b")
 
     assert html_path.read_text().startswith("<!DOCTYPE html>")
-    assert json.loads(json_path.read_text())["schema_version"] == "1.0"
+    assert json.loads(json_path.read_text())["schema_version"] == "2.0"

@@ -28,10 +28,11 @@ from modeshift.domain.models import (
 )
 from modeshift.domain.options import Thresholds
 
-# Major on any change to a field's name, type or meaning; minor on additions (1.1: feasibility,
-# current_mix, EXTERNAL mode, cluster headroom/daemon evidence; later additions: totals'
-# unconfirmed_monthly_savings_usd and confidence_floor).
-SCHEMA_VERSION = "1.1"
+# Major on any change to a field's name, type or meaning; minor on additions. 1.1 added feasibility,
+# current_mix, the EXTERNAL and MANAGED_INSTANCES modes, the new verdict kinds, recommended shape and
+# alternatives, and cluster headroom/daemon evidence. 2.0: totals.monthly_savings_usd (and the savings and
+# recommended cost beside it) count confirmed verdicts only; unconfirmed_monthly_savings_usd holds the rest.
+SCHEMA_VERSION = "2.0"
 
 # Verdicts below this confidence are listed but their savings are summed apart (MODESHIFT_CONFIDENCE_FLOOR).
 DEFAULT_CONFIDENCE_FLOOR = 0.5

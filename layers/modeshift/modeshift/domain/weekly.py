@@ -23,8 +23,9 @@ from modeshift.domain.models import (
 from modeshift.domain.render import blockers_by_mode, changes_needed
 from modeshift.domain.report import AnalysisReport
 
-# Bump on any change to a field's name, type or meaning; additions keep the version.
-WEEKLY_SCHEMA_VERSION = "1.0"
+# Major on any change to a field's name, type or meaning; additions keep the version. 2.0: savings (totals,
+# savings by verdict) count confirmed verdicts only, as the analysis document's 2.0 does.
+WEEKLY_SCHEMA_VERSION = "2.0"
 
 TOP_ACTIONS = 5
 TOP_UTILISATION = 8
