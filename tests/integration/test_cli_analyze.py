@@ -476,7 +476,7 @@ class TestPatternFleet:
 
     def test_json_output_is_one_document_with_the_contract_fields_when_output_is_json(self, default_run: CliRun):
         doc = default_run.document  # json.loads of the whole of stdout
-        assert doc["schema_version"] == "2.0"
+        assert doc["schema_version"] == "2.1"
         generated_at = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00"))
         assert generated_at.utcoffset() is not None and generated_at.utcoffset().total_seconds() == 0
         assert doc["region"] == REGION

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,8 +13,9 @@ from modeshift.adapters.sns_publisher import SnsPublisher
 from modeshift.adapters.verdict_state import DynamoDbVerdictStateStore
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
-from modeshift.domain.models import ClusterVerdictKind
+from modeshift.domain.models import ClusterError, ClusterVerdict, ClusterVerdictKind
 from modeshift.domain.render import Audience
+from modeshift.domain.report import AnalysisReport
 from modeshift.domain.triggers import AlarmTrigger, IgnoredTrigger, SweepTrigger, Trigger
 from modeshift.errors import ModeshiftError
 from modeshift.publish import publish_verdicts
@@ -54,6 +55,68 @@ def _targets(trigger: SweepTrigger | AlarmTrigger, settings: Settings, clients: 
     return _Targets(clusters=tuple(name for name in allowed if name not in unknown), refused=refused, unknown=unknown)
 
 
+@dataclass
+class Delivered:
+    """What publishing a report and keeping its alarms did (None: not configured, or not asked)."""
+
+    publish: dict[str, Any] | None = None
+    alarms: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver(
+    report: AnalysisReport,
+    settings: Settings,
+    clients: AwsClients,
+    now: datetime,
+    *,
+    sync_alarms: bool,
+    alarm_scope: tuple[str, ...],
+    home: tuple[str, str] | None = None,
+) -> Delivered:
+    """Publish what changed (when the topic and table are set) and, for a sweep with manage_alarms, keep one
+    low-reservation alarm per EC2 cluster of the app's own account and region (`home`; every cluster when None).
+    Failures are returned as errors: the verdicts already out are not undone."""
+    delivered = Delivered()
+    if settings.topic_arn and settings.table_name:
+        store = DynamoDbVerdictStateStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
+        publisher = SnsPublisher(
+            clients.client("sns"), settings.topic_arn, audiences=[Audience(a) for a in settings.notify_audiences]
+        )
+        published = publish_verdicts(
+            report,
+            store,
+            publisher,
+            now,
+            cooldown=timedelta(hours=settings.cooldown_hours),
+            digest_threshold=settings.digest_threshold,
+            home=home,
+        )
+        delivered.errors += published.errors
+        delivered.publish = {k: v for k, v in published.as_dict().items() if k != "errors"}
+    if settings.manage_alarms and sync_alarms:
+
+        def at_home(v: ClusterVerdict | ClusterError) -> bool:
+            return home is None or v.account is None or (v.account, v.region) == home
+
+        ec2_clusters = [
+            c.cluster for c in report.clusters if at_home(c) and c.verdict is not ClusterVerdictKind.NO_EC2_CAPACITY
+        ]
+        try:
+            changes = ReservationAlarmManager(clients.client("cloudwatch")).ensure(
+                ec2_clusters,
+                settings.alarm_reservation_threshold_pct,
+                scope=alarm_scope or None,
+                keep=[e.cluster for e in report.errors if at_home(e)],
+            )
+            delivered.alarms = changes.as_dict()
+        except ModeshiftError as exc:
+            # The verdicts are out already; a failed alarm sync is reported, and retried next sweep.
+            logger.warning("low-reservation alarms not synchronised: %s", exc)
+            delivered.errors.append(f"alarms: {exc}")
+    return delivered
+
+
 def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, now: datetime) -> dict[str, Any]:
     """Analyse what the trigger asks for, publish what changed (topic and table set), keep the alarms
     (manage_alarms, sweeps only). Returns a JSON-able summary; AWS failures of the analysis itself raise.
@@ -83,35 +146,16 @@ def handle_trigger(trigger: Trigger, settings: Settings, clients: AwsClients, no
         "publish": None,
         "alarms": None,
     }
-    if settings.topic_arn and settings.table_name:
-        store = DynamoDbVerdictStateStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
-        publisher = SnsPublisher(
-            clients.client("sns"), settings.topic_arn, audiences=[Audience(a) for a in settings.notify_audiences]
-        )
-        published = publish_verdicts(
-            report,
-            store,
-            publisher,
-            now,
-            cooldown=timedelta(hours=settings.cooldown_hours),
-            digest_threshold=settings.digest_threshold,
-        )
-        errors += published.errors
-        summary["publish"] = {k: v for k, v in published.as_dict().items() if k != "errors"}
-    if settings.manage_alarms and isinstance(trigger, SweepTrigger):
-        ec2_clusters = [c.cluster for c in report.clusters if c.verdict is not ClusterVerdictKind.NO_EC2_CAPACITY]
-        try:
-            changes = ReservationAlarmManager(clients.client("cloudwatch")).ensure(
-                ec2_clusters,
-                settings.alarm_reservation_threshold_pct,
-                scope=run_settings.clusters or None,
-                keep=[e.cluster for e in report.errors],
-            )
-            summary["alarms"] = changes.as_dict()
-        except ModeshiftError as exc:
-            # The verdicts are out already; a failed alarm sync is reported, and retried next sweep.
-            logger.warning("low-reservation alarms not synchronised: %s", exc)
-            errors.append(f"alarms: {exc}")
+    delivered = deliver(
+        report,
+        settings,
+        clients,
+        now,
+        sync_alarms=isinstance(trigger, SweepTrigger),
+        alarm_scope=run_settings.clusters,
+    )
+    summary["publish"], summary["alarms"] = delivered.publish, delivered.alarms
+    errors += delivered.errors
     summary["error_count"] = len(errors)
     summary["errors"] = errors[:MAX_SUMMARY_ERRORS]
     return summary

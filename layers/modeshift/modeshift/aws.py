@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as SdkConnectionError
 
-from modeshift.adapters.aws_errors import THROTTLING_CODES
+from modeshift.adapters.aws_errors import THROTTLING_CODES, translated
 from modeshift.errors import ConfigurationError, CredentialsError
 
 # Adaptive retry mode backs off on throttling and slows every call of one client down to the rate AWS
@@ -36,6 +37,11 @@ _RETRY_CONFIG = Config(
 
 # The Price List API answers only in these regions, for every region's prices.
 PRICING_ENDPOINT_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
+# A boto3 session is not thread-safe: clients and resources are created under one lock (they are then shared
+# freely, clients being thread-safe); units of work on a thread pool may share one session.
+_CREATE_LOCK = threading.RLock()
+# An assumed member-account session lasts an hour, the member role's MaxSessionDuration.
+ASSUMED_SESSION_SECONDS = 3600
 
 
 class AwsClients:
@@ -82,18 +88,52 @@ class AwsClients:
 
     @functools.cache  # noqa: B019 - one client per (service, region) for the life of this object
     def _client(self, service: str, region: str) -> Any:
-        try:
-            client = self.session.client(service, region_name=region, config=_RETRY_CONFIG)
-        except NoRegionError:
-            raise CredentialsError("no AWS region configured") from None
+        with _CREATE_LOCK:
+            try:
+                client = self.session.client(service, region_name=region, config=_RETRY_CONFIG)
+            except NoRegionError:
+                raise CredentialsError("no AWS region configured") from None
         client.meta.events.register("needs-retry", self._report_retry)
         return client
 
     def dynamodb_table(self, name: str) -> Any:
         """A DynamoDB Table resource (the ledger reader queries with key-condition builders)."""
-        resource = self.session.resource("dynamodb", region_name=self.region, config=_RETRY_CONFIG)
+        with _CREATE_LOCK:
+            resource = self.session.resource("dynamodb", region_name=self.region, config=_RETRY_CONFIG)
         resource.meta.client.meta.events.register("needs-retry", self._report_retry)
         return resource.Table(name)
+
+    def in_region(self, region: str) -> AwsClients:
+        """The same credentials, another region (clients of its own; the session is shared)."""
+        with _CREATE_LOCK:
+            session = self.session
+        return AwsClients(region=region, session=session, on_retry=self.on_retry)
+
+    def caller_account(self) -> str:
+        """The account these credentials belong to (STS GetCallerIdentity needs no permission)."""
+        with translated("GetCallerIdentity", "sts:GetCallerIdentity", connection_errors=True):
+            return str(self.client("sts").get_caller_identity()["Account"])
+
+    def assume_role(self, role_arn: str, region: str, session_name: str, external_id: str | None = None) -> AwsClients:
+        """Clients for another account, through a role it trusts us with (read-only: stacksets/member-role.yaml).
+        A refused AssumeRole raises AccessDeniedError naming sts:AssumeRole and the role."""
+        request: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": session_name[:64],
+            "DurationSeconds": ASSUMED_SESSION_SECONDS,
+        }
+        if external_id:
+            request["ExternalId"] = external_id
+        with translated(f"AssumeRole {role_arn}", "sts:AssumeRole", connection_errors=True):
+            credentials = self.client("sts").assume_role(**request)["Credentials"]
+        with _CREATE_LOCK:
+            session = boto3.session.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+            )
+        return AwsClients(region=region, session=session, on_retry=self.on_retry)
 
     def _report_retry(
         self, attempts: int, operation: Any = None, response: Any = None, caught_exception: Any = None, **_: Any

@@ -174,7 +174,32 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     analyze.add_argument("--profile", help="AWS profile from ~/.aws/config (default: AWS_PROFILE or the default)")
-    analyze.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
+    where = analyze.add_mutually_exclusive_group()
+    where.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
+    where.add_argument(
+        "--regions",
+        metavar="R1,R2|all",
+        help="several regions, comma-separated, or `all`: every region ECS is enabled in (ec2:DescribeRegions)",
+    )
+    analyze.add_argument(
+        "--accounts",
+        metavar="ID1,ID2|organization",
+        help="other accounts, read through --role-name: 12-digit ids, comma-separated, or `organization`: every "
+        "active account (organizations:ListAccounts, from the management or a delegated-administrator account)",
+    )
+    analyze.add_argument(
+        "--role-name",
+        metavar="NAME",
+        help="the read-only role each other account trusts you with (stacksets/member-role.yaml)",
+    )
+    analyze.add_argument("--external-id", metavar="ID", help="the external id that role requires, if any")
+    analyze.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="clusters analysed at once (default 4)",
+    )
     analyze.add_argument(
         "--cluster",
         action="append",
@@ -371,10 +396,16 @@ def run_report(args: argparse.Namespace) -> int:
 def run_analyze(args: argparse.Namespace, progress: _Progress) -> Analysis:
     from modeshift.aws import AwsClients
     from modeshift.config import settings_from_env
-    from modeshift.service import analyze
+    from modeshift.fleet import analyze_fleet
 
+    regions = getattr(args, "regions", None)
     settings = settings_from_env().merged(
         region=args.region,
+        regions=regions,
+        accounts=getattr(args, "accounts", None),
+        member_role_name=getattr(args, "role_name", None),
+        external_id=getattr(args, "external_id", None),
+        concurrency=getattr(args, "concurrency", None),
         clusters=tuple(args.cluster) if args.cluster else None,
         lookback_days=args.lookback_days,
         goal=args.goal,
@@ -383,8 +414,11 @@ def run_analyze(args: argparse.Namespace, progress: _Progress) -> Analysis:
         fargate_discount_pct=args.fargate_discount_pct,
         confidence_floor=args.confidence_floor,
     )
-    clients = AwsClients(region=settings.region, session=_session(args.profile, settings.region))
-    report = analyze(settings, clients, datetime.now(UTC), progress)
+    home_region = settings.region
+    if home_region is None and settings.regions and settings.regions != ("all",):
+        home_region = settings.regions[0]  # --regions without a default region: STS and Organizations answer anywhere
+    clients = AwsClients(region=home_region, session=_session(args.profile, home_region))
+    report = analyze_fleet(settings, clients, datetime.now(UTC), progress)
     warnings: list[str] = []
     tags = _service_tags(clients, report, progress, warnings) if args.tag else {}
     shown = select(report, _criteria(args), tags, settings.confidence_floor, warnings)

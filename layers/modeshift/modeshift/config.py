@@ -17,6 +17,10 @@ from modeshift.domain.report import DEFAULT_CONFIDENCE_FLOOR
 from modeshift.errors import ConfigurationError
 
 ENV_PREFIX = "MODESHIFT_"
+ORGANIZATION = "ORGANIZATION"
+ALL_REGIONS = "all"
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
@@ -63,17 +67,53 @@ class Settings(BaseModel):
     # notify_slack: the only hosts the webhook URL may name (exact, comma-separated). Plain http is accepted
     # only for a loopback host listed here (tests); the default admits https://hooks.slack.com/... alone.
     slack_webhook_hosts: tuple[str, ...] = Field(default=DEFAULT_WEBHOOK_HOSTS, min_length=1)
-    # weekly_report: the private bucket the report pages go to, and how long the summary's link works (max 7 days)
+    # clusters analysed at once by one run (a bounded thread pool; the deployed sweep has its own MaxConcurrency)
+    concurrency: int = Field(default=4, ge=1, le=1000)
+    # the deployed sweep: the share of clusters whose worker may crash before the map stops (the merge still runs)
+    tolerated_failure_pct: float = Field(default=10.0, ge=0, le=100)
+    # the fan-out: accounts (12-digit ids, or ORGANIZATION: every active account of the organization) and regions
+    # (or "all": every region ECS is enabled in); () = the caller's account, and the `region` setting
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    # the read-only role deployed to member accounts (stacksets/member-role.yaml), and its external id
+    member_role_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+    external_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
+    # weekly_report: the private bucket the report pages go to, and how long the summary's link works (max 7 days);
+    # the deployed sweep writes its per-cluster parts and the merged document there too (sweeps/)
     report_bucket: str | None = None
     # a day by default: the link is for this week's summary, not a standing door (SigV4 allows up to 7 days)
     report_link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
-    @field_validator("clusters", "notify_audiences", mode="before")
+    @field_validator("clusters", "notify_audiences", "accounts", "regions", mode="before")
     @classmethod
     def _split_clusters(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(a.upper() == ORGANIZATION for a in value):
+            if len(value) > 1:
+                raise ValueError(f"{ORGANIZATION} stands alone: it already means every active account")
+            return (ORGANIZATION,)
+        for account in value:
+            if not _ACCOUNT_ID.fullmatch(account):
+                raise ValueError(f"{account!r} is not a 12-digit AWS account id (or {ORGANIZATION})")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("regions")
+    @classmethod
+    def _region_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(r.lower() == ALL_REGIONS for r in value):
+            if len(value) > 1:
+                raise ValueError(f"{ALL_REGIONS!r} stands alone: it already means every region ECS is enabled in")
+            return (ALL_REGIONS,)
+        for region in value:
+            if not _REGION.fullmatch(region):
+                raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1), or {ALL_REGIONS!r}")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("slack_webhook_hosts", mode="before")
     @classmethod

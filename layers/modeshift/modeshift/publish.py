@@ -91,8 +91,21 @@ class _Due:
     message: Notification
 
 
-def _clusters_of(report: AnalysisReport) -> list[str]:
-    names = [c.cluster for c in report.clusters] + [w.cluster for w in report.workloads]
+# The account and region the app runs in: their clusters keep their plain name as state key.
+Home = tuple[str, str]
+
+
+def state_cluster(verdict: Verdict, home: Home | None) -> str:
+    """The cluster part of a verdict's state key: the plain name in the app's own account and region (as
+    before verdicts named them), `account:region:name` elsewhere, so two accounts' `prod` never collide."""
+    if home is None or verdict.account is None or (verdict.account, verdict.region) == home:
+        return verdict.cluster
+    return f"{verdict.account}:{verdict.region}:{verdict.cluster}"
+
+
+def _clusters_of(report: AnalysisReport, home: Home | None) -> list[str]:
+    verdicts: list[Verdict] = [*report.clusters, *report.workloads]
+    names = [state_cluster(v, home) for v in verdicts]
     return list(dict.fromkeys(names))
 
 
@@ -104,15 +117,17 @@ def publish_verdicts(
     *,
     cooldown: timedelta = DEFAULT_COOLDOWN,
     digest_threshold: int = DEFAULT_DIGEST_THRESHOLD,
+    home: Home | None = None,
 ) -> PublishSummary:
     """Retry earlier pending messages of the report's clusters, then publish what changed materially
-    (one digest instead when more than `digest_threshold` messages are due)."""
+    (one digest instead when more than `digest_threshold` messages are due). `home`: the (account, region) the
+    app runs in, when the report spans others (see state_cluster)."""
     summary = PublishSummary()
     verdicts: list[Verdict] = [*report.workloads, *report.clusters]
-    snoozed = {(v.cluster, subject_of(v)) for v in verdicts if is_snoozed(v)}
+    snoozed = {(state_cluster(v, home), subject_of(v)) for v in verdicts if is_snoozed(v)}
     due: list[_Due] = []
     try:
-        pending = state_store.pending(_clusters_of(report))
+        pending = state_store.pending(_clusters_of(report, home))
     except ModeshiftError as exc:
         summary.errors.append(f"cannot list pending messages: {exc}")
         pending = []
@@ -128,7 +143,7 @@ def publish_verdicts(
         if is_snoozed(verdict):
             summary.snoozed += 1
             continue
-        found = _handle(verdict, report, state_store, now, cooldown, summary)
+        found = _handle(verdict, report, state_store, now, cooldown, summary, state_cluster(verdict, home))
         if found is not None:
             due.append(found)
 
@@ -147,12 +162,13 @@ def _handle(
     now: datetime,
     cooldown: timedelta,
     summary: PublishSummary,
+    cluster: str,
 ) -> _Due | None:
     """Record what changed; return the message to send, if any."""
     subject = subject_of(verdict)
-    where = f"{verdict.cluster}/{subject}"
+    where = f"{cluster}/{subject}"
     try:
-        previous = store.get(verdict.cluster, subject)
+        previous = store.get(cluster, subject)
     except ModeshiftError as exc:
         summary.failed += 1
         summary.errors.append(f"{where}: cannot read its state, not published this run: {exc}")
@@ -167,7 +183,9 @@ def _handle(
         return None
     publishable = is_publishable(verdict)
     message = (
-        build_notification(verdict, region=report.region, generated_at=report.generated_at, previous=previous)
+        build_notification(
+            verdict, region=verdict.region or report.region, generated_at=report.generated_at, previous=previous
+        )
         if publishable
         else None
     )
@@ -179,7 +197,7 @@ def _handle(
         )
     else:
         state = VerdictState(
-            cluster=verdict.cluster,
+            cluster=cluster,
             subject=subject,
             fingerprint=fingerprint(verdict),
             published_savings_usd=None if previous is None else previous.published_savings_usd,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,10 +33,12 @@ from modeshift.domain.models import (
     MetricSeries,
     Pattern,
     TaskCountSource,
+    WorkloadFeatures,
     WorkloadUsage,
     WorkloadVerdict,
 )
 from modeshift.domain.noise import apply_snooze
+from modeshift.domain.options import PolicyOptions
 from modeshift.domain.policy import (
     PricingContext,
     WorkloadSubject,
@@ -45,7 +49,14 @@ from modeshift.domain.policy import (
     reserved_units,
 )
 from modeshift.domain.pricing import PriceCatalog, load_embedded_catalog
-from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
+from modeshift.domain.report import (
+    MULTIPLE_REGIONS,
+    AnalysisReport,
+    PricingInfo,
+    build_report,
+    merge_reports,
+    plural,
+)
 from modeshift.errors import AccessDeniedError, AwsTooSlowError, ClusterNotFoundError, ModeshiftError, ThrottledError
 
 ECS_NS = "AWS/ECS"
@@ -94,28 +105,183 @@ class _Collected:
     ledger: TaskLedgerReader | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One account and region to analyse, and the clients that read it (the caller's, or an assumed role's)."""
+
+    clients: AwsClients
+    region: str
+    account: str | None = None
+    # whether the task ledger (MODESHIFT_TABLE_NAME) describes this scope: only the app's own account and region
+    ledger: bool = True
+
+    def label(self, cluster: str) -> str:
+        return "/".join(part for part in (self.account, self.region, cluster) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One unit of work: a cluster in an account and region."""
+
+    scope: Scope
+    cluster: str
+
+
 def analyze(
     settings: Settings,
     clients: AwsClients,
     now: datetime,
     progress: Progress = _no_progress,
+    account: str | None = None,
 ) -> AnalysisReport:
-    """Read the account (read-only), judge every workload and cluster, and return the report."""
+    """Read one account and region (the clients'), read-only: every cluster of the Clusters setting, or all."""
     clients.check_credentials()
     if clients.on_retry is None:
         clients.on_retry = progress  # a call the SDK retries shows as such, not as a line that never changes
-    region = clients.region
-    catalog = load_embedded_catalog()
-    ledger = TaskLedgerReader(clients.dynamodb_table(settings.table_name)) if settings.table_name else None
-    with _phase("reading the clusters", _FEWER_CLUSTERS):
-        collected = _collect_inventory(settings, clients, progress, ledger)
+    return analyze_scopes(settings, [Scope(clients=clients, region=clients.region, account=account)], now, progress)
 
-    pricing_notes: list[str] = []
-    if settings.use_price_list_api:
-        catalog, note = _refresh_prices(catalog, clients, region, collected.inventories)
-        pricing_notes.append(note)
-    else:
-        pricing_notes.append("figures from the embedded catalog, not the Price List API")
+
+def analyze_scopes(
+    settings: Settings,
+    scopes: Sequence[Scope],
+    now: datetime,
+    progress: Progress = _no_progress,
+    errors: Sequence[ClusterError] = (),
+) -> AnalysisReport:
+    """Every cluster of every scope, one cluster per unit of work on a pool of `settings.concurrency` threads;
+    one document. A unit that fails becomes an error naming its account, region and cluster: the others are
+    still analysed. Only when nothing could be analysed because AWS was too slow does the run itself fail."""
+    found = [*errors]
+    targets: list[Target] = []
+    slow: list[AwsTooSlowError] = []
+    for scope in scopes:
+        try:
+            targets += [Target(scope, name) for name in list_cluster_names(settings, scope)]
+        except ModeshiftError as exc:
+            if isinstance(exc, AwsTooSlowError):
+                slow.append(exc)
+            found.append(_error("*", exc, scope))
+    labelled = len(scopes) > 1
+    prices = PriceRefresher()
+    parts: list[AnalysisReport] = []
+
+    def unit(target: Target) -> AnalysisReport:
+        say = progress
+        if labelled:
+            label = target.scope.label(target.cluster)
+
+            def say(line: str) -> None:
+                progress(f"{label}: {line}")
+
+        return analyze_cluster(settings, target.scope, target.cluster, now, say, prices)
+
+    workers = max(1, min(settings.concurrency, len(targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modeshift-unit") as pool:
+        futures = {pool.submit(unit, target): target for target in targets}
+        for done, future in enumerate(as_completed(futures), start=1):
+            target = futures[future]
+            label = target.scope.label(target.cluster) if labelled else target.cluster
+            try:
+                part = future.result()
+            except ModeshiftError as exc:
+                if isinstance(exc, AwsTooSlowError):
+                    slow.append(exc)
+                found.append(_error(target.cluster, exc, target.scope))
+                progress(f"failed {label} ({done}/{len(targets)}): {exc}")
+                continue
+            parts.append(part)
+            if labelled or len(targets) > 1:
+                progress(f"analysed {label} ({done}/{len(targets)}): {plural(len(part.workloads), 'workload')}")
+    if slow and not parts and len(slow) == len(found):
+        raise slow[0]
+    catalog = load_embedded_catalog()
+    regions = sorted({scope.region for scope in scopes})
+    return merge_reports(
+        sorted(parts, key=lambda p: tuple(p.accounts) + tuple(p.regions) + tuple(c.cluster for c in p.clusters)),
+        generated_at=now,
+        region=regions[0] if len(regions) == 1 else MULTIPLE_REGIONS,
+        lookback_days=settings.lookback_days,
+        goal=settings.goal,
+        pricing=PricingInfo(
+            source=catalog.source,
+            as_of=catalog.as_of,
+            notes=(prices.note(settings.use_price_list_api),),
+        ),
+        errors=found,
+        confidence_floor=settings.confidence_floor,
+    )
+
+
+def cluster_error(cluster: str, exc: ModeshiftError, account: str | None, region: str | None) -> ClusterError:
+    """A cluster ("*": a whole account and region) that could not be analysed, and the permission it lacked."""
+    permission = exc.permission if isinstance(exc, AccessDeniedError) else None
+    return ClusterError(cluster=cluster, error=str(exc), missing_permission=permission, account=account, region=region)
+
+
+def _error(cluster: str, exc: ModeshiftError, scope: Scope) -> ClusterError:
+    return cluster_error(cluster, exc, scope.account, scope.region)
+
+
+def list_cluster_names(settings: Settings, scope: Scope) -> list[str]:
+    """The clusters to analyse in one scope: the Clusters setting, or every cluster ListClusters returns."""
+    if settings.clusters:
+        return list(settings.clusters)
+    with _phase("reading the clusters", _FEWER_CLUSTERS):
+        return EcsInventoryReader(scope.clients.client("ecs"), scope.clients.client("ec2")).list_cluster_names()
+
+
+class PriceRefresher:
+    """Price List API refreshes shared by the units of one run: each region and instance type asked once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._catalogs: dict[str, PriceCatalog] = {}
+        self._asked: dict[str, set[str]] = {}
+        self._failures: list[str] = []
+
+    def catalog(
+        self, settings: Settings, clients: AwsClients, region: str, inventories: Sequence[ClusterInventory]
+    ) -> PriceCatalog:
+        with self._lock:
+            catalog = self._catalogs.get(region) or load_embedded_catalog()
+            if not settings.use_price_list_api:
+                return catalog
+            types = {i.instance_type for inv in inventories for i in inv.container_instances if i.instance_type}
+            asked = self._asked.setdefault(region, set())
+            if region in self._catalogs and types <= asked:
+                return catalog
+            refreshed, failure = _refresh_prices(catalog, clients, region, sorted(types - asked) or sorted(types))
+            asked.update(types)
+            self._catalogs[region] = refreshed
+            if failure:
+                self._failures.append(failure)
+            return refreshed
+
+    def note(self, used: bool) -> str:
+        if not used:
+            return "figures from the embedded catalog, not the Price List API"
+        if self._failures:
+            return f"Price List API refresh failed ({self._failures[0]}); figures from the embedded catalog"
+        return "figures refreshed from the Price List API where it answered"
+
+
+def analyze_cluster(
+    settings: Settings,
+    scope: Scope,
+    cluster: str,
+    now: datetime,
+    progress: Progress = _no_progress,
+    prices: PriceRefresher | None = None,
+) -> AnalysisReport:
+    """One unit of work: one cluster read, measured, classified, priced and judged. Its series are dropped when
+    it returns: memory is bounded by the cluster, not the fleet. A cluster that cannot be read is in `errors`."""
+    clients, region = scope.clients, scope.region
+    ledger = (
+        TaskLedgerReader(clients.dynamodb_table(settings.table_name)) if settings.table_name and scope.ledger else None
+    )
+    with _phase("reading the clusters", _FEWER_CLUSTERS):
+        collected = _collect_inventory([cluster], clients, progress, ledger)
+    catalog = (prices or PriceRefresher()).catalog(settings, clients, region, collected.inventories)
 
     period = choose_period(settings.lookback_days, settings.metric_period_seconds)
     start, end, n_periods = align_window(now, settings.lookback_days, period)
@@ -136,7 +302,8 @@ def analyze(
     progress(f"classifying {len(workloads)} workloads")
     options = settings.policy_options()
     features = classify_workloads(usages, options.thresholds)
-    prices = PricingContext(
+    del usages
+    context = PricingContext(
         catalog=catalog,
         region=region,
         observed_registered_memory_mib=_observed_registered_memory(collected.inventories),
@@ -144,83 +311,100 @@ def analyze(
 
     workload_verdicts: list[WorkloadVerdict] = []
     cluster_verdicts: list[ClusterVerdict] = []
-    by_cluster: dict[str, list[int]] = {}
-    for index, workload in enumerate(workloads):
-        by_cluster.setdefault(workload.subject.cluster, []).append(index)
-    for position, inventory in enumerate(collected.inventories, start=1):
-        indexes = by_cluster.get(inventory.name, [])
-        count = f"{len(indexes)} workload{'' if len(indexes) == 1 else 's'}"
-        progress(f"advising cluster {position}/{len(collected.inventories)}: {inventory.name} ({count})")
-        assessment = None
-        shares = {}
-        coverage = 0.0
-        if inventory.has_ec2_capacity:
-            keys = cluster_keys[inventory.name]
-            cluster_usage = ClusterUsage(
-                cpu_reservation_pct=series.get(keys["cpu_reservation"]),
-                memory_reservation_pct=series.get(keys["memory_reservation"]),
-                instance_count=series.get(keys["instance_count"]) if "instance_count" in keys else None,
-                expected_periods=n_periods,
-            )
-            summary = summarize_cluster_usage(cluster_usage)
-            coverage = summary.coverage
-            assessment = assess_cluster(inventory, summary, prices, options)
-            reservations = {}
-            for i in indexes:
-                subject = workloads[i].subject
-                # Self-managed capacity (EC2, or ECS Anywhere) is billed per instance: share it out.
-                fractions = subject.mix_fractions()
-                on_capacity = sum(fractions.get(mode, 0.0) for mode in INSTANCE_MODES)
-                if on_capacity <= 0:
-                    continue
-                size = subject.task_definition.size()
-                # Without measured usage, today's desired count is the honest basis for its share.
-                tasks = features[i].avg_tasks
-                if features[i].pattern is Pattern.INSUFFICIENT_DATA or tasks is None:
-                    tasks = float(subject.desired_count)
-                if subject.daemon and tasks <= 0:
-                    # A daemon runs one task on every instance, whatever its metrics or desired count say.
-                    tasks = float(sum(1 for ci in inventory.container_instances if ci.status == "ACTIVE"))
-                reservations[subject.workload] = (
-                    reserved_units(size, tasks * on_capacity, assessment.binding_resource) if size else 0.0
-                )
-            shares = allocate_cluster_cost(assessment, reservations)
-        verdicts = [
-            apply_snooze(
-                advise_workload(
-                    workloads[i].subject, features[i], prices, options, shares.get(workloads[i].subject.workload)
-                ),
-                workloads[i].subject.tags,
-                now.date(),
-            )
-            for i in indexes
-        ]
-        workload_verdicts.extend(verdicts)
-        cluster_verdicts.append(advise_cluster(inventory, assessment, verdicts, options, coverage))
+    where = {"account": scope.account, "region": region}
+    for inventory in collected.inventories:
+        indexes = [i for i, w in enumerate(workloads) if w.subject.cluster == inventory.name]
+        progress(f"advising {inventory.name} ({plural(len(indexes), 'workload')})")
+        verdicts, cluster_verdict = _advise_cluster(
+            inventory, indexes, workloads, features, series, cluster_keys, n_periods, context, options, now
+        )
+        workload_verdicts += [v.model_copy(update=where) for v in verdicts]
+        cluster_verdicts.append(cluster_verdict.model_copy(update=where))
 
     return build_report(
         generated_at=now,
         region=region,
         lookback_days=settings.lookback_days,
         goal=settings.goal,
-        pricing=PricingInfo(source=catalog.source, as_of=catalog.as_of, notes=tuple(pricing_notes)),
+        pricing=PricingInfo(source=catalog.source, as_of=catalog.as_of),
         workloads=workload_verdicts,
         clusters=cluster_verdicts,
-        errors=collected.errors,
+        errors=[e.model_copy(update=where) for e in collected.errors],
         warnings=collected.warnings,
         confidence_floor=settings.confidence_floor,
+        accounts=[scope.account] if scope.account else [],
+        regions=[region],
     )
+
+
+def _advise_cluster(
+    inventory: ClusterInventory,
+    indexes: Sequence[int],
+    workloads: Sequence[_Workload],
+    features: Sequence[WorkloadFeatures],
+    series: dict[str, MetricSeries],
+    cluster_keys: dict[str, dict[str, str]],
+    n_periods: int,
+    prices: PricingContext,
+    options: PolicyOptions,
+    now: datetime,
+) -> tuple[list[WorkloadVerdict], ClusterVerdict]:
+    """The cluster's capacity judged, its cost shared out over the workloads on it, every workload advised."""
+    assessment = None
+    shares = {}
+    coverage = 0.0
+    if inventory.has_ec2_capacity:
+        keys = cluster_keys[inventory.name]
+        cluster_usage = ClusterUsage(
+            cpu_reservation_pct=series.get(keys["cpu_reservation"]),
+            memory_reservation_pct=series.get(keys["memory_reservation"]),
+            instance_count=series.get(keys["instance_count"]) if "instance_count" in keys else None,
+            expected_periods=n_periods,
+        )
+        summary = summarize_cluster_usage(cluster_usage)
+        coverage = summary.coverage
+        assessment = assess_cluster(inventory, summary, prices, options)
+        reservations = {}
+        for i in indexes:
+            subject = workloads[i].subject
+            # Self-managed capacity (EC2, or ECS Anywhere) is billed per instance: share it out.
+            fractions = subject.mix_fractions()
+            on_capacity = sum(fractions.get(mode, 0.0) for mode in INSTANCE_MODES)
+            if on_capacity <= 0:
+                continue
+            size = subject.task_definition.size()
+            # Without measured usage, today's desired count is the honest basis for its share.
+            tasks = features[i].avg_tasks
+            if features[i].pattern is Pattern.INSUFFICIENT_DATA or tasks is None:
+                tasks = float(subject.desired_count)
+            if subject.daemon and tasks <= 0:
+                # A daemon runs one task on every instance, whatever its metrics or desired count say.
+                tasks = float(sum(1 for ci in inventory.container_instances if ci.status == "ACTIVE"))
+            reservations[subject.workload] = (
+                reserved_units(size, tasks * on_capacity, assessment.binding_resource) if size else 0.0
+            )
+        shares = allocate_cluster_cost(assessment, reservations)
+    verdicts = [
+        apply_snooze(
+            advise_workload(
+                workloads[i].subject, features[i], prices, options, shares.get(workloads[i].subject.workload)
+            ),
+            workloads[i].subject.tags,
+            now.date(),
+        )
+        for i in indexes
+    ]
+    return verdicts, advise_cluster(inventory, assessment, verdicts, options, coverage)
 
 
 # --------------------------------------------------------------------------- collection
 
 
 def _collect_inventory(
-    settings: Settings, clients: AwsClients, progress: Progress, ledger: TaskLedgerReader | None = None
+    names: Sequence[str], clients: AwsClients, progress: Progress, ledger: TaskLedgerReader | None = None
 ) -> _Collected:
     ecs = EcsInventoryReader(clients.client("ecs"), clients.client("ec2"))
     lister = CloudWatchMetricLister(clients.client("cloudwatch"))
-    names = list(settings.clusters) or ecs.list_cluster_names()
     inventories: list[ClusterInventory] = []
     errors: list[ClusterError] = []
     warnings: list[str] = []
@@ -474,13 +658,12 @@ def _observed_registered_memory(inventories: Sequence[ClusterInventory]) -> dict
 
 
 def _refresh_prices(
-    catalog: PriceCatalog, clients: AwsClients, region: str, inventories: Sequence[ClusterInventory]
-) -> tuple[PriceCatalog, str]:
+    catalog: PriceCatalog, clients: AwsClients, region: str, types: Sequence[str]
+) -> tuple[PriceCatalog, str | None]:
+    """The catalog with what the Price List API answers for this region and these types; why not, if not."""
     from modeshift.adapters.price_list import PriceListReader
 
-    types = sorted({i.instance_type for inv in inventories for i in inv.container_instances if i.instance_type})
     try:
-        refreshed = PriceListReader(clients.pricing_client()).refresh(catalog, region, types)
+        return PriceListReader(clients.pricing_client()).refresh(catalog, region, list(types)), None
     except ModeshiftError as exc:
-        return catalog, f"Price List API refresh failed ({exc}); figures from the embedded catalog"
-    return refreshed, "figures refreshed from the Price List API where it answered"
+        return catalog, str(exc)

@@ -405,6 +405,9 @@ class WorkloadVerdict(_Model):
     recommended_architecture: CpuArchitectureName | None = None
     # the next best candidates (up to 3), cheapest first
     alternatives: tuple[Alternative, ...] = ()
+    # where the cluster lives (schema 2.1); None in documents written before a verdict named them
+    account: str | None = None
+    region: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkloadVerdict:
@@ -459,9 +462,15 @@ class ClusterVerdict(_Model):
     reasons: tuple[str, ...]
     arithmetic: tuple[str, ...] = ()
     evidence: dict[str, Any] = Field(default_factory=dict)
+    account: str | None = None
+    region: str | None = None
 
 
 class ClusterError(_Model):
+    """A cluster (or, with cluster "*", a whole account and region) that could not be analysed."""
+
     cluster: str
     error: str
     missing_permission: str | None = None
+    account: str | None = None
+    region: str | None = None

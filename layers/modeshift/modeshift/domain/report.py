@@ -32,7 +32,10 @@ from modeshift.domain.options import Thresholds
 # current_mix, the EXTERNAL and MANAGED_INSTANCES modes, the new verdict kinds, recommended shape and
 # alternatives, and cluster headroom/daemon evidence. 2.0: totals.monthly_savings_usd (and the savings and
 # recommended cost beside it) count confirmed verdicts only; unconfirmed_monthly_savings_usd holds the rest.
-SCHEMA_VERSION = "2.0"
+# 2.1: `account` and `region` on every workload, cluster and error; `accounts` and `regions` the document covers
+# (`region` is "multiple" when it covers more than one).
+SCHEMA_VERSION = "2.1"
+MULTIPLE_REGIONS = "multiple"
 
 # Verdicts below this confidence are listed but their savings are summed apart (MODESHIFT_CONFIDENCE_FLOOR).
 DEFAULT_CONFIDENCE_FLOOR = 0.5
@@ -93,6 +96,10 @@ class AnalysisReport(BaseModel):
     totals: Totals
     errors: tuple[ClusterError, ...] = ()
     warnings: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    """Every account the document covers (sorted); () when no verdict names its account."""
+    regions: tuple[str, ...] = ()
+    """Every region the document covers (sorted); `region` is the one of them, or "multiple"."""
 
 
 def build_report(
@@ -107,6 +114,8 @@ def build_report(
     errors: Sequence[ClusterError] = (),
     warnings: Sequence[str] = (),
     confidence_floor: float = DEFAULT_CONFIDENCE_FLOOR,
+    accounts: Sequence[str] = (),
+    regions: Sequence[str] = (),
 ) -> AnalysisReport:
     """Assemble the document; totals count a saving once (cluster tuning only where no workload moves),
     and only from verdicts at or above `confidence_floor` (the rest is summed apart as unconfirmed)."""
@@ -144,6 +153,46 @@ def build_report(
         totals=totals,
         errors=tuple(errors),
         warnings=tuple(warnings),
+        accounts=tuple(sorted(set(accounts))),
+        regions=tuple(sorted(set(regions))),
+    )
+
+
+def merge_reports(
+    parts: Sequence[AnalysisReport],
+    *,
+    generated_at: datetime,
+    region: str,
+    lookback_days: int,
+    goal: Goal,
+    pricing: PricingInfo,
+    errors: Sequence[ClusterError] = (),
+    warnings: Sequence[str] = (),
+    confidence_floor: float = DEFAULT_CONFIDENCE_FLOOR,
+) -> AnalysisReport:
+    """One fleet document from per-cluster documents: the verdicts side by side, the totals summed again from
+    them (never from the parts' totals), and every part's errors and warnings kept. `region` is the region every
+    part shares, or "multiple"; pricing notes are merged, the oldest `as_of` stands for the whole document."""
+    regions = {r for p in parts for r in (p.regions or (p.region,)) if r != MULTIPLE_REGIONS} | {
+        e.region for e in errors if e.region
+    }
+    notes = dict.fromkeys(n for p in parts for n in p.pricing.notes)
+    notes.update(dict.fromkeys(pricing.notes))
+    sources = dict.fromkeys([pricing.source, *(p.pricing.source for p in parts)])
+    oldest = min([pricing.as_of, *(p.pricing.as_of for p in parts)])
+    return build_report(
+        generated_at=generated_at,
+        region=next(iter(regions)) if len(regions) == 1 else (region if not regions else MULTIPLE_REGIONS),
+        lookback_days=lookback_days,
+        goal=goal,
+        pricing=PricingInfo(source=" + ".join(sources), as_of=oldest, notes=tuple(notes)),
+        workloads=[w for p in parts for w in p.workloads],
+        clusters=[c for p in parts for c in p.clusters],
+        errors=[*errors, *(e for p in parts for e in p.errors)],
+        warnings=list(dict.fromkeys([*warnings, *(w for p in parts for w in p.warnings)])),
+        confidence_floor=confidence_floor,
+        accounts=[a for p in parts for a in p.accounts] + [e.account for e in errors if e.account],
+        regions=sorted(regions),
     )
 
 
