@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.config import Config
@@ -167,6 +167,23 @@ def summary_body(
     return json.dumps(card)
 
 
+# The sweep runs daily by default; a document older than this is not this week's fleet.
+SWEEP_DOCUMENT_MAX_AGE = timedelta(days=7)
+
+
+def this_week(settings: Settings, clients: AwsClients, s3: Any, now: datetime) -> AnalysisReport:
+    """The last sweep's merged document (every account, region and cluster it covers) when it is recent;
+    otherwise this account and region analysed now, as before the sweep existed."""
+    from modeshift.app_sweep import read_latest
+
+    swept = read_latest(s3, settings.report_bucket or "")
+    if swept is not None and timedelta(0) <= now - swept.generated_at <= SWEEP_DOCUMENT_MAX_AGE:
+        return swept
+    if swept is not None:
+        logger.warning("last sweep document from %s is not this week's: analysing now", swept.generated_at)
+    return analyze(settings, clients, now)
+
+
 def run_weekly_report(
     settings: Settings, clients: AwsClients, now: datetime, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
@@ -174,8 +191,8 @@ def run_weekly_report(
     if not settings.report_bucket or not settings.topic_arn:
         raise ConfigurationError("weekly report needs MODESHIFT_REPORT_BUCKET and MODESHIFT_TOPIC_ARN")
     bucket = settings.report_bucket
-    report = analyze(settings, clients, now)
     s3 = clients.client("s3")
+    report = this_week(settings, clients, s3, now)
     previous = read_previous(s3, bucket)
     weekly = build_weekly(report, previous)
     html_key, json_key = report_keys(now)
