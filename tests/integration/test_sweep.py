@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,12 +39,12 @@ from moto.sts.models import STSBackend
 import modeshift.service
 from modeshift.adapters.dynamodb_ledger import TaskLedgerReader
 from modeshift.app_sweep import LATEST_KEY, merged_key
-from modeshift.cli import main
 from modeshift.demo import seed
 from modeshift.demo.local_aws import install_fast_cloudwatch, uninstall_fast_cloudwatch
 from tests.fixtures.asl_runner import AslRunner, Execution, load_definition
 from tests.fixtures.cfn_yaml import CfnLoader
 from tests.fixtures.tables import create_modeshift_table
+from tests.integration.test_cli_analyze import run_cli
 from tests.unit.test_sweep_definition import STATE_MACHINE, handler_file
 
 pytestmark = pytest.mark.integration
@@ -189,7 +190,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "POWERTOOLS_METRICS_NAMESPACE": "modeshift",
     }.items():
         monkeypatch.setenv(name, value)
-    for name in [n for n in __import__("os").environ if n.startswith("MODESHIFT_")] + ["AWS_PROFILE"]:
+    for name in [n for n in os.environ if n.startswith("MODESHIFT_")] + ["AWS_PROFILE"]:
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         install_fast_cloudwatch()
@@ -488,25 +489,22 @@ def test_cli_over_the_same_organization_gives_the_verdicts_the_sweep_gives(
 ):
     _succeeded(sweep_runner().start({}, name="run-cli"))
     sweep = _document(world, merged_key("run-cli"))
-    capsys.readouterr()
-    code = main(
-        [
-            "analyze",
-            "--regions",
-            ",".join(REGIONS),
-            "--accounts",
-            "organization",
-            "--role-name",
-            ROLE,
-            "--lookback-days",
-            str(LOOKBACK_DAYS),
-            "--output",
-            "json",
-        ]
+    run = run_cli(
+        capsys,
+        "analyze",
+        "--regions",
+        ",".join(REGIONS),
+        "--accounts",
+        "organization",
+        "--role-name",
+        ROLE,
+        "--lookback-days",
+        str(LOOKBACK_DAYS),
+        "--output",
+        "json",
     )
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    cli = json.loads(out)
+    assert run.code == 0, run.stderr
+    cli = run.document
 
     def verdicts(document: dict[str, Any]) -> dict[tuple[str, str, str, str], tuple[str, str]]:
         return {
