@@ -515,3 +515,15 @@ def test_cli_over_the_same_organization_gives_the_verdicts_the_sweep_gives(
     assert _clusters(cli) == _clusters(sweep) == world.org.expected()
     assert verdicts(cli) == verdicts(sweep)
     assert set(_errors(cli)) == set(_errors(sweep))
+
+
+def test_sweep_gives_the_same_document_when_the_map_runs_its_children_concurrently(world: World):
+    _succeeded(sweep_runner().start({}, name="run-serial"))
+    runner = sweep_runner(map_workers=3)
+    _succeeded(runner.start({}, name="run-concurrent"))
+    serial, concurrent = (_document(world, merged_key(run)) for run in ("run-serial", "run-concurrent"))
+    assert _clusters(concurrent) == _clusters(serial) == world.org.expected()
+    assert {
+        (w["account"], w["region"], w["cluster"], w["workload"], w["verdict"]) for w in concurrent["workloads"]
+    } == {(w["account"], w["region"], w["cluster"], w["workload"], w["verdict"]) for w in serial["workloads"]}
+    assert len(runner.children) == len(world.org.expected())
