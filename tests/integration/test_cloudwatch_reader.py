@@ -79,7 +79,9 @@ def test_reader_reassembles_paged_series_exactly_when_batches_span_pages() -> No
     assert set(series) == set(expected)
     for key, values in expected.items():
         assert series[key].start == START and series[key].period_seconds == 60
-        np.testing.assert_array_equal(series[key].values, values)
+        # kept at float32 (half the memory of a cluster's series): exact to float32's 7 significant digits
+        assert series[key].values.dtype == np.float32
+        np.testing.assert_array_equal(series[key].values, values.astype(np.float32))
     assert max(fake.queries_per_call) <= 500
     assert max(fake.datapoints_per_page) == 100_800  # pages were filled to the limit, never beyond
     planned = sum(calls_for_batch(len(b), points) for b in plan_batches(queries, points))
@@ -102,7 +104,7 @@ def test_reader_stays_within_limits_when_limits_are_tiny() -> None:
         stored = fake._series[
             (query.namespace, query.metric_name, query.dimensions, query.stat, query.period_seconds)
         ].values
-        np.testing.assert_array_equal(series[query.key].values, stored)
+        np.testing.assert_array_equal(series[query.key].values, stored.astype(np.float32))
 
 
 def test_reader_uses_one_call_per_500_queries_when_series_are_short() -> None:

@@ -246,7 +246,9 @@ class CloudWatchMetricsReader:
     def _fetch_batch(
         self, ids: dict[str, MetricQuery], start: datetime, end: datetime, period: int, points: int
     ) -> dict[str, np.ndarray]:
-        values = {query_id: np.full(points, np.nan) for query_id in ids}
+        # float32: percentages and task counts keep 7 significant digits, and a cluster's series take half the
+        # memory; classification computes in float64 on its per-cluster stack (classify._stack).
+        values = {query_id: np.full(points, np.nan, dtype=np.float32) for query_id in ids}
         request: dict[str, Any] = {
             "MetricDataQueries": [_query_payload(query_id, query) for query_id, query in ids.items()],
             "StartTime": start,
