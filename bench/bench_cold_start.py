@@ -16,8 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 7
 HANDLERS = {
-    "analyze_fleet": ROOT / "functions" / "analyze_fleet" / "app.py",
-    "ingest_task_events": ROOT / "functions" / "ingest_task_events" / "app.py",
+    name: ROOT / "functions" / name / "app.py"
+    for name in (
+        "analyze_fleet",
+        "ingest_task_events",
+        "list_targets",
+        "analyze_cluster",
+        "merge_sweep",
+        "weekly_report",
+        "notify_slack",
+    )
 }
 BARE_HANDLER = """
 from aws_lambda_powertools import Logger, Metrics, Tracer

@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modeshift.adapters.aws_errors import translated
-from modeshift.app_analyze import deliver
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
 from modeshift.domain.models import ClusterError
@@ -228,6 +227,9 @@ def merge_sweep(
     """Read every part the workers wrote, merge them into one analysis document (the same JSON contract as
     `modeshift analyze`), write it (this run's and `latest`), then publish what changed and keep the alarms.
     A target without a part is an error naming its account, region and cluster (and why, when the map says)."""
+    # Publishing (SNS, verdict state, alarms, renderings) is the merge's alone: the workers never import it.
+    from modeshift.app_analyze import deliver
+
     listed = state.get("targets") or {}
     run_id, bucket = str(listed.get("run_id", "")), str(listed.get("bucket") or _bucket(settings))
     s3 = clients.client("s3")
