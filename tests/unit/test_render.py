@@ -428,3 +428,15 @@ def test_switch_steps_create_a_managed_instances_provider_when_moving_there() ->
 
     assert any("--managed-instances-provider" in command for command in commands)
     assert any("capacityProvider=<managed-instances-provider>,weight=1" in command for command in commands)
+
+
+def test_email_names_the_account_in_the_snooze_command_and_footer_when_the_verdict_knows_it() -> None:
+    unknown = workload(WorkloadVerdictKind.MOVE_TO_FARGATE, LaunchMode.FARGATE)
+    known = unknown.model_copy(update={"account": "210987654321", "region": "eu-west-1"})
+
+    text = render(build_notification(known, region="eu-west-1", generated_at=NOW), Audience.EMAIL)
+    plain = render(notification(unknown), Audience.EMAIL)
+
+    assert f"arn:aws:ecs:eu-west-1:210987654321:service/{known.cluster}/{known.service}" in text
+    assert "account 210987654321 · region eu-west-1" in text
+    assert "<account-id>" in plain and "account " not in plain.rsplit("\n", 1)[-1]

@@ -396,7 +396,8 @@ def run_report(args: argparse.Namespace) -> int:
 def run_analyze(args: argparse.Namespace, progress: _Progress) -> Analysis:
     from modeshift.aws import AwsClients
     from modeshift.config import settings_from_env
-    from modeshift.fleet import analyze_fleet
+    from modeshift.fleet import resolve_scopes
+    from modeshift.service import analyze_scopes
 
     regions = getattr(args, "regions", None)
     settings = settings_from_env().merged(
@@ -418,9 +419,12 @@ def run_analyze(args: argparse.Namespace, progress: _Progress) -> Analysis:
     if home_region is None and settings.regions and settings.regions != ("all",):
         home_region = settings.regions[0]  # --regions without a default region: STS and Organizations answer anywhere
     clients = AwsClients(region=home_region, session=_session(args.profile, home_region))
-    report = analyze_fleet(settings, clients, datetime.now(UTC), progress)
+    clients.check_credentials()
+    clients.on_retry = progress
+    scopes, errors = resolve_scopes(settings, clients, progress)
+    report = analyze_scopes(settings, scopes, datetime.now(UTC), progress, errors=errors)
     warnings: list[str] = []
-    tags = _service_tags(clients, report, progress, warnings) if args.tag else {}
+    tags = _service_tags(scopes, report, progress, warnings) if args.tag else {}
     shown = select(report, _criteria(args), tags, settings.confidence_floor, warnings)
     return Analysis(report=report, shown=shown, named_clusters=settings.clusters)
 
@@ -440,31 +444,41 @@ def _session(profile: str | None, region: str | None) -> Any:
         ) from None
 
 
+def tag_key(verdict: WorkloadVerdict) -> tuple[str, str | None]:
+    """Where a service's tags are filed: its cluster, qualified by account and region when the verdict names them
+    (two accounts' `prod/web` are two services)."""
+    where = "/".join(part for part in (verdict.account, verdict.region, verdict.cluster) if part)
+    return where, verdict.service
+
+
 def _service_tags(
-    clients: Any, report: AnalysisReport, progress: _Progress, warnings: list[str]
-) -> dict[tuple[str, str], dict[str, str]]:
-    """Tags of every analysed service, for --tag: the analysis document does not carry them."""
+    scopes: Sequence[Any], report: AnalysisReport, progress: _Progress, warnings: list[str]
+) -> dict[tuple[str, str | None], dict[str, str]]:
+    """Tags of every analysed service, for --tag, read in its own account and region: the analysis document does
+    not carry them."""
     from modeshift.adapters.aws_errors import translated
 
-    ecs = clients.client("ecs")
-    by_cluster: dict[str, list[str]] = {}
+    clients_of = {(scope.account, scope.region): scope.clients for scope in scopes}
+    by_cluster: dict[tuple[str | None, str | None, str], list[str]] = {}
     for w in report.workloads:
         if w.service is not None:
-            by_cluster.setdefault(w.cluster, []).append(w.service)
-    tags: dict[tuple[str, str], dict[str, str]] = {}
-    for position, (cluster, services) in enumerate(sorted(by_cluster.items()), start=1):
-        progress(f"reading service tags for --tag: cluster {position}/{len(by_cluster)}: {cluster}")
+            by_cluster.setdefault((w.account, w.region, w.cluster), []).append(w.service)
+    tags: dict[tuple[str, str | None], dict[str, str]] = {}
+    for position, ((account, region, cluster), services) in enumerate(sorted(by_cluster.items(), key=str), start=1):
+        where = "/".join(part for part in (account, region, cluster) if part)
+        progress(f"reading service tags for --tag: cluster {position}/{len(by_cluster)}: {where}")
         try:
+            ecs = clients_of[(account, region)].client("ecs")
             for start in range(0, len(services), _DESCRIBE_SERVICES_BATCH):
                 batch = services[start : start + _DESCRIBE_SERVICES_BATCH]
                 with translated("DescribeServices", "ecs:DescribeServices"):
                     response = ecs.describe_services(cluster=cluster, services=batch, include=["TAGS"])
                 for raw in response.get("services", []):
-                    tags[(cluster, raw["serviceName"])] = {
+                    tags[(where, raw["serviceName"])] = {
                         t["key"]: t.get("value", "") for t in raw.get("tags", []) if "key" in t
                     }
         except ModeshiftError as exc:
-            warnings.append(f"cannot read service tags in cluster {cluster} ({exc}): its services never match --tag")
+            warnings.append(f"cannot read service tags in cluster {where} ({exc}): its services never match --tag")
     return tags
 
 
@@ -536,14 +550,16 @@ def _names(verdict: WorkloadVerdict) -> tuple[str, ...]:
     )
 
 
-def wanted(verdict: WorkloadVerdict, criteria: Criteria, tags: Mapping[tuple[str, str], Mapping[str, str]]) -> bool:
+def wanted(
+    verdict: WorkloadVerdict, criteria: Criteria, tags: Mapping[tuple[str, str | None], Mapping[str, str]]
+) -> bool:
     """Whether a workload verdict passes every criterion: a name glob, every tag, the minimum confidence."""
     if verdict.confidence < criteria.min_confidence:
         return False
     if criteria.services and not any(fnmatchcase(n, p) for n in _names(verdict) for p in criteria.services):
         return False
     if criteria.tags:
-        own = tags.get((verdict.cluster, verdict.service)) if verdict.service is not None else None
+        own = tags.get(tag_key(verdict)) if verdict.service is not None else None
         if own is None or not all(key in own and fnmatchcase(own[key], value) for key, value in criteria.tags):
             return False
     return True
@@ -552,7 +568,7 @@ def wanted(verdict: WorkloadVerdict, criteria: Criteria, tags: Mapping[tuple[str
 def select(
     report: AnalysisReport,
     criteria: Criteria,
-    tags: Mapping[tuple[str, str], Mapping[str, str]],
+    tags: Mapping[tuple[str, str | None], Mapping[str, str]],
     confidence_floor: float,
     warnings: Sequence[str] = (),
 ) -> AnalysisReport:

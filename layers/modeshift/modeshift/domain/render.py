@@ -355,7 +355,8 @@ def silence_steps(notification: Notification, verdict: WorkloadVerdict | Cluster
     steps: list[str] = []
     if isinstance(verdict, WorkloadVerdict) and verdict.service is not None:
         region, cluster, service = one_line(notification.region), one_line(verdict.cluster), one_line(verdict.service)
-        arn = f"arn:aws:ecs:{region}:<account-id>:service/{cluster}/{service}"
+        account = one_line(verdict.account) if verdict.account else "<account-id>"
+        arn = f"arn:aws:ecs:{region}:{account}:service/{cluster}/{service}"
         steps.append(
             f"Snooze this workload until a date (inclusive) with the tag {SNOOZE_TAG}=YYYY-MM-DD on the ECS service: "
             f"aws ecs tag-resource --resource-arn {shlex.quote(arn)} --tags key={SNOOZE_TAG},value={until}"
@@ -469,7 +470,9 @@ def email_body(notification: Notification, max_bytes: int = MESSAGE_MAX_BYTES) -
         lines += ["", f"Note: {one_line(notification.truncation_note)}"]
     lines += [
         "",
-        f"Severity {notification.severity.value} · region {one_line(notification.region)} · "
+        f"Severity {notification.severity.value} · "
+        + (f"account {one_line(verdict.account)} · " if verdict is not None and verdict.account else "")
+        + f"region {one_line(notification.region)} · "
         f"generated {notification.generated_at.isoformat()} · id {notification.notification_id}",
     ]
     return _fit_text("\n".join(lines), max_bytes)
