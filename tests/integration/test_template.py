@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
+from modeshift.app_sweep import LATEST_KEY, listing_errors_key, merged_key, part_key, targets_key
 from modeshift.config import Settings, settings_from_env
 from modeshift.domain.models import Goal
 from modeshift.table import IDEMPOTENCY_PK_PREFIX, PK, SK, TTL_ATTRIBUTE, open_task_key
 from tests.fixtures.cfn_yaml import CfnLoader
-from tests.fixtures.iam import role_actions, roles
+from tests.fixtures.iam import StackRefs, decide, evaluate_conditions, role_actions, role_policy_documents, roles
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_TEMPLATE = ROOT / "template.yaml"
@@ -33,6 +34,23 @@ ALARM_PREFIX = "modeshift-"
 ALARM_RESOURCE = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:modeshift-*"
 # Resource-level permissions do not exist for these writes; Lambda's active tracing needs them.
 WRITE_ON_ANY_RESOURCE_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# What a state machine's role needs to deliver its execution logs to CloudWatch Logs: the log delivery API takes no
+# resource ARN (Step Functions developer guide, "IAM policies for logging to CloudWatch Logs", which grants these
+# on "*"). Allowed on "*" only to the role of a state machine that logs.
+STATE_MACHINE_LOG_DELIVERY = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+# An EXPRESS child workflow of a Distributed Map runs at most five minutes (Step Functions quotas).
+EXPRESS_CHILD_SECONDS = 300
+STATE_MACHINE_DEFINITION = ROOT / "statemachine" / "sweep.asl.json"
+SWEEP_FUNCTIONS = {"ListTargetsFunction", "AnalyzeClusterFunction", "MergeSweepFunction"}
 READ_VERBS = ("List", "Describe", "Get")
 # Lambda Python runtimes 3.12+ (deprecation: 3.12 2028-10-31, 3.13 and 3.14 2029-06-30); cfn-lint accepts python3.99.
 SUPPORTED_PYTHON_RUNTIMES = {"python3.12", "python3.13", "python3.14"}
@@ -102,6 +120,15 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return merged
 
 
+def state_machines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: res["Properties"] for name, res in resources(template, "AWS::Serverless::StateMachine").items()}
+
+
+def state_machine_arn(props: dict[str, Any]) -> str:
+    """The ARN a policy names a state machine by (before the stack exists): its fixed Name, as an Fn::Sub text."""
+    return f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{sub_text(props['Name'])}"
+
+
 def ref_name(value: Any) -> str | None:
     """The logical ID a Ref or GetAtt points at."""
     if isinstance(value, dict):
@@ -167,7 +194,48 @@ def test_template_parameters_exist_with_sane_defaults(template: dict[str, Any]) 
     assert 30 in [int(v) for v in params["LogRetentionDays"]["AllowedValues"]]
     assert int(params["Ec2DiscountPct"]["Default"]) == 0
     assert int(params["FargateDiscountPct"]["Default"]) == 0
-    assert set(template["Conditions"]) >= {"HasAlertEmail", "ManageAlarmsEnabled"}
+    # the sweep: this account and region unless told otherwise
+    assert params["Accounts"]["Default"] == "" and params["Regions"]["Default"] == ""
+    assert params["MemberRoleName"]["Default"] == "modeshift-member-read"
+    assert params["MemberExternalId"]["Default"] == ""
+    assert int(params["SweepMaxConcurrency"]["Default"]) == 10
+    assert int(params["SweepToleratedFailurePct"]["Default"]) == 10
+    assert set(template["Conditions"]) >= {
+        "HasAlertEmail",
+        "ManageAlarmsEnabled",
+        "SweepsOtherAccounts",
+        "SweepsOrganization",
+        "SweepsAllRegions",
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "setting", "good", "bad"),
+    [
+        (
+            "Accounts",
+            "MODESHIFT_ACCOUNTS",
+            ["", "ORGANIZATION", "111111111111", "111111111111,222222222222"],
+            ["organization", "11111111111", "111111111111,", "111111111111, 222222222222", "ORGANIZATION,111111111111"],
+        ),
+        (
+            "Regions",
+            "MODESHIFT_REGIONS",
+            ["", "all", "eu-west-1", "us-east-1,eu-west-1", "us-gov-west-1", "ap-southeast-2"],
+            ["ALL", "us-east-1,", "us-east-1, eu-west-1", "all,us-east-1", "useast1"],
+        ),
+    ],
+)
+def test_template_sweep_scope_parameters_accept_what_the_setting_accepts_when_deployed(
+    template: dict[str, Any], parameter: str, setting: str, good: list[str], bad: list[str]
+) -> None:
+    """CloudFormation checks the pattern at deploy time; a value it lets through must not fail every sweep later."""
+    pattern = re.compile(template["Parameters"][parameter]["AllowedPattern"])
+    for value in good:
+        assert pattern.fullmatch(value), value
+        settings_from_env({setting: value, "AWS_REGION": "us-east-1"})
+    for value in bad:
+        assert not pattern.fullmatch(value), value
 
 
 def test_template_schedule_default_is_valid_rate_or_cron(template: dict[str, Any]) -> None:
@@ -195,6 +263,14 @@ def test_template_functions_run_supported_python_on_arm64(template: dict[str, An
     runtimes = {props["Runtime"] for props in fns.values()}
     assert runtimes <= set(layer["CompatibleRuntimes"])
     assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_template_every_function_runs_as_a_role_the_template_declares(template: dict[str, Any]) -> None:
+    """SAM generates a role (AWSLambdaBasicExecutionRole: logs on every group) when Role is absent or Policies set."""
+    for name, props in functions(template).items():
+        role = ref_name(props.get("Role"))
+        assert role is not None and template["Resources"][role]["Type"] == "AWS::IAM::Role", name
+        assert "Policies" not in props, name
 
 
 def test_template_environment_is_valid_modeshift_settings(template: dict[str, Any]) -> None:
@@ -293,6 +369,12 @@ def _queue_with_alarm(template: dict[str, Any], queue: str) -> bool:
 
 def test_template_every_asynchronous_path_has_an_alarmed_dlq(template: dict[str, Any]) -> None:
     dlqs: set[str] = set()
+    for name, props in state_machines(template).items():
+        # a state machine's schedule is delivered asynchronously too: retried, then dead-lettered
+        for event_name, event in props.get("Events", {}).items():
+            assert event["Type"] in ASYNC_EVENT_TYPES, f"{name}.{event_name}"
+            assert "RetryPolicy" in event["Properties"], f"{name}.{event_name}: no RetryPolicy"
+            dlqs.add(ref_name(event["Properties"]["DeadLetterConfig"]["Arn"]))
     for name, props in functions(template).items():
         events = props.get("Events", {})
         async_events = {k: e for k, e in events.items() if e["Type"] in ASYNC_EVENT_TYPES}
@@ -347,19 +429,30 @@ def test_template_task_events_reach_the_queue_only_from_their_rule(template: dic
 
 
 def test_template_alarm_rule_matches_modeshift_alarms_in_alarm(template: dict[str, Any]) -> None:
+    """The alarm path keeps analysing its one cluster directly; the scheduled sweep is the state machine's."""
     events = functions(template)["AnalyzeFleetFunction"]["Events"]
-    kinds = sorted(event["Type"] for event in events.values())
-    assert kinds == ["EventBridgeRule", "ScheduleV2"]
-    for event in events.values():
-        props = event["Properties"]
-        if event["Type"] == "ScheduleV2":
-            assert props["ScheduleExpression"] == {"Ref": "AnalysisSchedule"}
-        else:
-            pattern = props["Pattern"]
-            assert pattern["source"] == ["aws.cloudwatch"]
-            assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
-            assert pattern["detail"]["alarmName"] == [{"prefix": ALARM_PREFIX}]
-            assert pattern["detail"]["state"]["value"] == ["ALARM"]
+    (event,) = events.values()
+    assert event["Type"] == "EventBridgeRule"
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.cloudwatch"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["detail"]["alarmName"] == [{"prefix": ALARM_PREFIX}]
+    assert pattern["detail"]["state"]["value"] == ["ALARM"]
+
+
+def test_template_analysis_schedule_starts_the_sweep_state_machine_only(template: dict[str, Any]) -> None:
+    """One schedule per sweep: a function still on AnalysisSchedule would analyse the fleet twice a run."""
+    on_schedule = [
+        (name, event)
+        for name, props in [*functions(template).items(), *state_machines(template).items()]
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "ScheduleV2" and event["Properties"]["ScheduleExpression"] == {"Ref": "AnalysisSchedule"}
+    ]
+    assert [name for name, _ in on_schedule] == ["SweepStateMachine"]
+    ((_, event),) = on_schedule
+    assert ref_name(event["Properties"]["RoleArn"]) == "SweepScheduleRole"
+    assert ref_name(event["Properties"]["DeadLetterConfig"]["Arn"]) == "EventDeliveryDeadLetterQueue"
+    assert "Input" not in event["Properties"]  # the execution's input is unused; its name is the run id
 
 
 def test_template_functions_have_error_alarms_and_concurrency_caps(template: dict[str, Any]) -> None:
@@ -370,8 +463,58 @@ def test_template_functions_have_error_alarms_and_concurrency_caps(template: dic
         if props.get("Namespace") == "AWS/Lambda" and props.get("MetricName") == "Errors" and props.get("AlarmActions"):
             alarmed |= {ref_name(d["Value"]) for d in props["Dimensions"] if d["Name"] == "FunctionName"}
     assert alarmed == set(fns)
-    assert fns["AnalyzeFleetFunction"]["ReservedConcurrentExecutions"] == 1  # sweeps must not overlap
+    assert fns["AnalyzeFleetFunction"]["ReservedConcurrentExecutions"] == 1  # alarm analyses must not overlap
     assert all("ReservedConcurrentExecutions" in props for props in fns.values())
+    # one listing and one merge at a time; as many workers as the map runs at once, no more
+    assert fns["ListTargetsFunction"]["ReservedConcurrentExecutions"] == 1
+    assert fns["MergeSweepFunction"]["ReservedConcurrentExecutions"] == 1
+    assert fns["AnalyzeClusterFunction"]["ReservedConcurrentExecutions"] == {"Ref": "SweepMaxConcurrency"}
+
+
+def test_template_the_map_runs_as_many_workers_as_their_concurrency_cap_when_sweeping(template: dict[str, Any]) -> None:
+    """list_targets hands the map its MaxConcurrency and tolerated failure share (MaxConcurrencyPath,
+    ToleratedFailurePercentagePath): from the same parameters that cap the worker, or the map is throttled."""
+    variables = functions(template)["ListTargetsFunction"]["Environment"]["Variables"]
+    assert variables["MODESHIFT_CONCURRENCY"] == {"Ref": "SweepMaxConcurrency"}
+    assert variables["MODESHIFT_TOLERATED_FAILURE_PCT"] == {"Ref": "SweepToleratedFailurePct"}
+    assert variables["MODESHIFT_ACCOUNTS"] == {"Ref": "Accounts"} and variables["MODESHIFT_REGIONS"] == {
+        "Ref": "Regions"
+    }
+    for name in ("ListTargetsFunction", "AnalyzeClusterFunction"):
+        variables = functions(template)[name]["Environment"]["Variables"]
+        assert variables["MODESHIFT_MEMBER_ROLE_NAME"] == {"Ref": "MemberRoleName"}, name
+        assert variables["MODESHIFT_EXTERNAL_ID"] == {"Ref": "MemberExternalId"}, name
+    for name in SWEEP_FUNCTIONS:
+        assert functions(template)[name]["Environment"]["Variables"]["MODESHIFT_REPORT_BUCKET"] == {
+            "Ref": "ReportBucket"
+        }, name
+    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    listed = definition["States"]["ListTargets"]["ResultSelector"]
+    the_map = definition["States"]["AnalyzeClusters"]
+    assert the_map["MaxConcurrencyPath"] == "$.targets.max_concurrency"
+    assert listed["max_concurrency.$"] == "$.Payload.max_concurrency"
+    assert the_map["ToleratedFailurePercentagePath"] == "$.targets.tolerated_failure_percentage"
+    assert listed["tolerated_failure_percentage.$"] == "$.Payload.tolerated_failure_percentage"
+
+
+def test_template_worker_finishes_inside_its_express_child_when_throttled_and_retried(
+    template: dict[str, Any],
+) -> None:
+    """A worker still running when its EXPRESS child ends (5 minutes) is lost without an error of its own. The
+    child retries an invocation Lambda refused (throttled, service error: it did not run), then runs it in full."""
+    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    processor = definition["States"]["AnalyzeClusters"]["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    (task,) = processor["States"].values()
+    assert task["Parameters"]["FunctionName"] == "${AnalyzeClusterFunctionArn}"
+    waits = 0.0
+    for retry in task.get("Retry", []):
+        assert "States.ALL" not in retry["ErrorEquals"] and "States.Timeout" not in retry["ErrorEquals"]
+        assert all(e.startswith("Lambda.") for e in retry["ErrorEquals"]), "a worker that ran must not run again"
+        interval, rate = float(retry.get("IntervalSeconds", 1)), float(retry.get("BackoffRate", 2))
+        waits += sum(interval * rate**attempt for attempt in range(int(retry.get("MaxAttempts", 3))))
+    timeout = int(functions(template)["AnalyzeClusterFunction"]["Timeout"])
+    assert timeout + waits < EXPRESS_CHILD_SECONDS, f"{timeout} s + {waits} s of retries"
 
 
 def test_template_health_alarms_stay_outside_the_managed_prefix(template: dict[str, Any]) -> None:
@@ -410,18 +553,24 @@ def test_template_topics_are_encrypted_or_say_why_not(template: dict[str, Any]) 
 
 
 def test_template_every_function_logs_to_a_retained_log_group(template: dict[str, Any]) -> None:
+    """Each role writes logs only to the log groups of the functions that run as it (the sweep's list_targets and
+    analyze_cluster share SweepWorkerRole, so it gets their two groups)."""
     log_groups = resources(template, "AWS::Logs::LogGroup")
+    groups_of_role: dict[str, set[str]] = {}
     for name, props in functions(template).items():
         group = ref_name(props["LoggingConfig"]["LogGroup"])
         assert group in log_groups, name
         assert log_groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-        role = ref_name(props["Role"])
+        groups_of_role.setdefault(ref_name(props["Role"]) or "", set()).add(group)
+    for role, groups in groups_of_role.items():
         log_resources = [
-            ref_name(s["Resource"])
+            ref_name(r)
             for owner, s, _ in statements(template)
             if owner == role and any(a.startswith("logs:") for a in as_list(s["Action"]))
+            for r in as_list(s["Resource"])
         ]
-        assert log_resources == [group], f"{name} may write logs elsewhere"
+        assert sorted(log_resources) == sorted(groups), f"{role} may write logs elsewhere"
+    assert groups_of_role["SweepWorkerRole"] == {"ListTargetsLogGroup", "AnalyzeClusterLogGroup"}
 
 
 def test_template_outputs_name_the_apps_resources(template: dict[str, Any]) -> None:
@@ -433,13 +582,19 @@ def test_template_outputs_name_the_apps_resources(template: dict[str, Any]) -> N
         "AnalyzeFleetFunction",
         "IngestTaskEventsFunction",
         "ModeshiftLayer",
+        "SweepStateMachine",  # to start a sweep by hand
+        "SweepWorkerRole",  # the principal member accounts trust (stacksets/member-role.yaml)
     }
+    assert template["Outputs"]["SweepWorkerRoleArn"]["Value"] == {"Fn::GetAtt": ["SweepWorkerRole", "Arn"]}
 
 
 # ---------------------------------------------------------------- IAM
 
 
 def test_template_iam_grants_no_wildcard_actions_nor_writes_on_any_resource(template: dict[str, Any]) -> None:
+    logging_state_machine_roles = {
+        ref_name(props["Role"]) for props in state_machines(template).values() if props.get("Logging")
+    }
     seen = 0
     for owner, statement, _ in statements(template):
         seen += 1
@@ -452,25 +607,29 @@ def test_template_iam_grants_no_wildcard_actions_nor_writes_on_any_resource(temp
         if "*" in as_list(statement["Resource"]):
             for action in actions:
                 verb = action.partition(":")[2]
+                if action in STATE_MACHINE_LOG_DELIVERY:
+                    assert owner in logging_state_machine_roles, f"{owner}: {action} on * without a state machine"
+                    continue
                 assert verb.startswith(READ_VERBS) or action in WRITE_ON_ANY_RESOURCE_ALLOWED, f"{owner}: {action} on *"
     assert seen > 0
 
 
 def test_template_alarm_writes_are_scoped_to_modeshift_alarms(template: dict[str, Any]) -> None:
     alarm_writes = {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"}
-    granted = set()
+    granted: dict[str, set[str]] = {}
     for owner, statement, conditional in statements(template):
         actions = set(as_list(statement["Action"]))
         if not actions & alarm_writes:
             continue
-        assert owner == "AnalyzeFleetRole"
+        # analyze_fleet (by hand, or a whole-fleet invocation) and the sweep's merge keep the alarms
+        assert owner in ("AnalyzeFleetRole", "MergeSweepRole"), owner
         assert conditional, "alarm writes must depend on ManageAlarmsEnabled"
         assert [sub_text(r) for r in as_list(statement["Resource"])] == [ALARM_RESOURCE]
         if "cloudwatch:PutMetricAlarm" in actions:
             # no write may attach an action (ALARM, OK or INSUFFICIENT_DATA): the key must be absent
             assert statement["Condition"] == {"Null": {"cloudwatch:AlarmActions": "true"}}
-        granted |= actions
-    assert granted == alarm_writes
+        granted.setdefault(owner, set()).update(actions)
+    assert granted == {"AnalyzeFleetRole": alarm_writes, "MergeSweepRole": alarm_writes}
 
 
 def test_template_ingest_can_only_touch_its_queue_and_the_table(template: dict[str, Any]) -> None:
@@ -559,6 +718,11 @@ ECS_RESOURCE_TYPES = {
 ECS_ON_ANY_RESOURCE = {"ecs:ListClusters", "ecs:ListServices", "ecs:DescribeTaskDefinition", "ecs:ListTasks"}
 
 
+# The sweep's workers read every region Regions names (or all): this account's ARNs, any region. Every other role
+# reads its own region only.
+ANY_REGION_ECS_READERS = {"SweepWorkerRole"}
+
+
 def test_template_ecs_reads_get_this_accounts_arns_wherever_iam_allows_them(template: dict[str, Any]) -> None:
     seen = set()
     for owner, statement, _ in statements(template):
@@ -571,7 +735,8 @@ def test_template_ecs_reads_get_this_accounts_arns_wherever_iam_allows_them(temp
                 assert resources == ["*"], f"{owner}: {action}"
             else:
                 kind = ECS_RESOURCE_TYPES[action]
-                arn = f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"
+                region = "*" if owner in ANY_REGION_ECS_READERS else "${AWS::Region}"
+                arn = f"arn:${{AWS::Partition}}:ecs:{region}:${{AWS::AccountId}}:{kind}/*"
                 assert resources == [arn], f"{owner}: {action} on {resources}"
     assert seen == set(ECS_RESOURCE_TYPES) | ECS_ON_ANY_RESOURCE
 
@@ -607,7 +772,7 @@ def test_template_verdict_topic_admits_only_the_apps_publishers_and_only_over_tl
         if p["Properties"]["Topics"] == [{"Ref": "VerdictTopic"}]
     ]
     statements_ = as_list(policy["Properties"]["PolicyDocument"]["Statement"])
-    publishers = {"AnalyzeFleetRole", "WeeklyReportRole"}
+    publishers = {"AnalyzeFleetRole", "MergeSweepRole", "WeeklyReportRole"}
     assert publishers == {
         owner
         for owner, s, _ in statements(template)
@@ -647,27 +812,209 @@ def test_template_health_topic_takes_only_this_stacks_health_alarms(template: di
     assert _tls_only(statements_, "HealthTopic", {"sns:Publish"})
 
 
+def _granted(role: dict[str, Any]) -> dict[str, list[str]]:
+    """Each action of a role's policies with its resources (as logical IDs, or the Fn::Sub text of an ARN)."""
+    granted: dict[str, list[str]] = {}
+    for policy in role["Properties"]["Policies"]:
+        for statement in as_list(policy["PolicyDocument"]["Statement"]):
+            for action in as_list(statement["Action"]):
+                granted.setdefault(action, []).extend(
+                    ref_name(r) or sub_text(r) for r in as_list(statement["Resource"])
+                )
+    return granted
+
+
 def test_template_schedules_run_as_roles_only_this_accounts_scheduler_can_assume(template: dict[str, Any]) -> None:
-    """SAM's generated schedule role trusts scheduler.amazonaws.com of any account: every ScheduleV2 names its own."""
-    schedules = 0
-    for name, props in functions(template).items():
+    """SAM's generated schedule role trusts scheduler.amazonaws.com of any account: every ScheduleV2 names its own,
+    which may start its own target only (invoke its function, or start an execution of its state machine)."""
+    scheduled = set()
+    targets = [(name, props, "function") for name, props in functions(template).items()]
+    targets += [(name, props, "state machine") for name, props in state_machines(template).items()]
+    for name, props, kind in targets:
         for event in props.get("Events", {}).values():
             if event["Type"] != "ScheduleV2":
                 continue
-            schedules += 1
+            scheduled.add(name)
             role = template["Resources"][ref_name(event["Properties"]["RoleArn"])]
             (trust,) = as_list(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
             assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+            assert trust["Action"] == "sts:AssumeRole"
             assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
-            granted = {
-                action: [ref_name(r) for r in as_list(s["Resource"])]
-                for policy in role["Properties"]["Policies"]
-                for s in as_list(policy["PolicyDocument"]["Statement"])
-                for action in as_list(s["Action"])
-            }
             dlq = ref_name(event["Properties"]["DeadLetterConfig"]["Arn"])
-            assert granted == {"lambda:InvokeFunction": [name], "sqs:SendMessage": [dlq]}
-    assert schedules == 2
+            start = (
+                {"lambda:InvokeFunction": [name]}
+                if kind == "function"
+                else {"states:StartExecution": [state_machine_arn(props)]}
+            )
+            assert _granted(role) == {**start, "sqs:SendMessage": [dlq]}, name
+    assert scheduled == {"SweepStateMachine", "WeeklyReportFunction"}
+
+
+# ---------------------------------------------------------------- the sweep's state machine
+
+
+def test_template_sweep_state_machine_is_standard_traced_logged_and_runs_as_its_own_role(
+    template: dict[str, Any], template_path: Path
+) -> None:
+    (name,) = state_machines(template)
+    props = state_machines(template)[name]
+    assert props["Type"] == "STANDARD"  # the parent; its map children are EXPRESS (see the definition)
+    assert (template_path.parent / props["DefinitionUri"]).resolve() == STATE_MACHINE_DEFINITION  # built: ../../
+    assert props["Tracing"] == {"Enabled": True}
+    logging_ = props["Logging"]
+    assert logging_["Level"] in ("ALL", "ERROR", "FATAL")
+    (destination,) = logging_["Destinations"]
+    group = ref_name(destination["CloudWatchLogsLogGroup"]["LogGroupArn"])
+    group_props = template["Resources"][group]["Properties"]
+    assert group_props["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # Step Functions' log delivery adds a resource policy per log group outside /aws/vendedlogs/ (10 per region)
+    assert sub_text(group_props["LogGroupName"]).startswith("/aws/vendedlogs/states/")
+    # SAM generates a role (with managed policies) when Role is absent or Policies is given
+    role = ref_name(props["Role"])
+    assert template["Resources"][role]["Type"] == "AWS::IAM::Role"
+    assert "Policies" not in props and "PermissionsBoundary" not in props
+    # a substitution per ${...} of the definition, each a template reference: no ARN typed by hand
+    text = STATE_MACHINE_DEFINITION.read_text(encoding="utf-8")
+    substitutions = props["DefinitionSubstitutions"]
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(substitutions)
+    assert {key: ref_name(value) for key, value in substitutions.items()} == {
+        "ListTargetsFunctionArn": "ListTargetsFunction",
+        "AnalyzeClusterFunctionArn": "AnalyzeClusterFunction",
+        "MergeSweepFunctionArn": "MergeSweepFunction",
+        "ReportBucket": "ReportBucket",
+    }
+
+
+def test_template_state_machine_role_invokes_only_the_sweep_and_runs_only_its_own_children(
+    template: dict[str, Any],
+) -> None:
+    (props,) = state_machines(template).values()
+    role = template["Resources"][ref_name(props["Role"])]
+    (trust,) = as_list(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+    assert trust["Principal"] == {"Service": "states.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    granted = _granted(role)
+    own = state_machine_arn(props)
+    executions = own.replace(":stateMachine:", ":execution:") + "/*"
+    sweep_files = "${ReportBucket.Arn}/sweeps/*"
+    tracing = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+    expected = {
+        "lambda:InvokeFunction": sorted(SWEEP_FUNCTIONS),
+        # a Distributed Map starts its children as executions of this same state machine, and watches them
+        "states:StartExecution": [own],
+        "states:DescribeExecution": [executions],
+        "states:StopExecution": [executions],
+        # ItemReader reads the target list; ResultWriter writes the manifest and result files (multipart)
+        **{
+            action: [sweep_files]
+            for action in ("s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+        },
+        **{action: ["*"] for action in tracing},
+        **{action: ["*"] for action in STATE_MACHINE_LOG_DELIVERY},
+    }
+    assert {action: sorted(where) for action, where in granted.items()} == expected
+    # the definition's ResultWriter writes where the role may
+    definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
+    writer = definition["States"]["AnalyzeClusters"]["ResultWriter"]["Parameters"]
+    assert writer["Bucket"] == "${ReportBucket}" and writer["Prefix"].startswith("sweeps/")
+
+
+def test_template_sweep_failures_reach_the_health_topic(template: dict[str, Any]) -> None:
+    """A failed execution raises SweepFailedAlarm; a crashed worker shows in the merged document's errors and in
+    AnalyzeClusterErrorsAlarm."""
+    alarm = template["Resources"]["SweepFailedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert [(d["Name"], ref_name(d["Value"])) for d in alarm["Dimensions"]] == [
+        ("StateMachineArn", "SweepStateMachine")  # Ref of a state machine is its ARN
+    ]
+    assert float(alarm["Threshold"]) == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "HealthTopic"}]
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+# Which of the sweep worker's permissions each parameter value brings (Accounts, Regions): only what it asks for.
+SWEEP_REACH = [
+    ({}, set()),
+    ({"Accounts": "111111111111,222222222222"}, {"sts:AssumeRole"}),
+    ({"Accounts": "ORGANIZATION"}, {"sts:AssumeRole", "organizations:ListAccounts"}),
+    ({"Regions": "eu-west-1,us-east-1"}, set()),
+    ({"Regions": "all"}, {"ec2:DescribeRegions"}),
+    (
+        {"Accounts": "ORGANIZATION", "Regions": "all"},
+        {"sts:AssumeRole", "organizations:ListAccounts", "ec2:DescribeRegions"},
+    ),
+]
+REACH_ACTIONS = {"sts:AssumeRole", "organizations:ListAccounts", "ec2:DescribeRegions"}
+
+
+@pytest.mark.parametrize(("parameters", "reach"), SWEEP_REACH)
+def test_template_sweep_worker_reaches_other_accounts_and_regions_only_when_the_parameters_ask(
+    template: dict[str, Any], parameters: dict[str, str], reach: set[str]
+) -> None:
+    refs = StackRefs(template, parameters=parameters)
+    documents = role_policy_documents(template, "SweepWorkerRole", refs)
+    granted = {a for d in documents for s in as_list(d["Statement"]) for a in as_list(s["Action"])}
+    assert granted & REACH_ACTIONS == reach
+    for document in documents:
+        for statement in as_list(document["Statement"]):
+            if "sts:AssumeRole" in as_list(statement["Action"]):
+                # the member role by name in any account: ORGANIZATION is only known when the sweep runs
+                assert as_list(statement["Action"]) == ["sts:AssumeRole"]
+                assert statement["Resource"] == "arn:aws:iam::*:role/modeshift-member-read"
+    # no other role reaches beyond its account, whatever the parameters
+    for owner, statement, _ in statements(template):
+        if owner != "SweepWorkerRole":
+            assert not set(as_list(statement["Action"])) & REACH_ACTIONS, owner
+    # the worker's trust: Lambda only (member accounts trust it, not the other way round)
+    worker = template["Resources"]["SweepWorkerRole"]["Properties"]
+    (trust,) = as_list(worker["AssumeRolePolicyDocument"]["Statement"])
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"} and "Condition" not in trust
+    assert evaluate_conditions(template, refs)["SweepsOtherAccounts"] == ("sts:AssumeRole" in reach)
+
+
+BUCKET = "modeshift-reports"
+RUN = "sweep-2026-11-30"
+# Who may read and write what in the report bucket: the worker writes the targets and its part, never the document
+# the weekly report trusts; the merge reads everything of the sweep and writes the document; the weekly report
+# reads only the last merged document of the sweep (and its own reports/).
+S3_ACCESS = {
+    targets_key(RUN): {"SweepWorkerRole": {"s3:PutObject"}, "MergeSweepRole": {"s3:GetObject", "s3:PutObject"}},
+    listing_errors_key(RUN): {
+        "SweepWorkerRole": {"s3:PutObject"},
+        "MergeSweepRole": {"s3:GetObject", "s3:PutObject"},
+    },
+    part_key(RUN, "111111111111", "eu-west-1", "prod"): {
+        "SweepWorkerRole": {"s3:PutObject"},
+        "MergeSweepRole": {"s3:GetObject", "s3:PutObject"},
+    },
+    merged_key(RUN): {"MergeSweepRole": {"s3:GetObject", "s3:PutObject"}},
+    LATEST_KEY: {
+        "MergeSweepRole": {"s3:GetObject", "s3:PutObject"},
+        "WeeklyReportRole": {"s3:GetObject"},
+    },
+    "sweeps/map-results/abc/manifest.json": {"MergeSweepRole": {"s3:GetObject", "s3:PutObject"}},
+    "reports/2026-11-30/modeshift-report.json": {"WeeklyReportRole": {"s3:GetObject", "s3:PutObject"}},
+}
+
+
+@pytest.mark.parametrize("key", sorted(S3_ACCESS))
+def test_template_report_bucket_objects_are_reached_only_by_the_roles_that_need_them(
+    template: dict[str, Any], key: str
+) -> None:
+    refs = StackRefs(template, physical={"ReportBucket": BUCKET})
+    secure = {"aws:SecureTransport": ["true"]}
+    for role in ("SweepWorkerRole", "MergeSweepRole", "WeeklyReportRole", "AnalyzeFleetRole"):
+        documents = role_policy_documents(template, role, refs)
+        allowed = {
+            action
+            for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+            if decide(documents, action, f"arn:aws:s3:::{BUCKET}/{key}", secure)
+        }
+        assert allowed == S3_ACCESS[key].get(role, set()), role
+        # S3 answers a missing object with 404 only to who may list its prefix (else 403): the merge must tell a
+        # worker that wrote nothing from a denial. S3 evaluates s3:prefix as the object's key there.
+        listing = decide(documents, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", {**secure, "s3:prefix": [key]})
+        assert listing == (role == "MergeSweepRole" and key.startswith("sweeps/")), role
 
 
 def test_template_report_link_lasts_a_day(template: dict[str, Any]) -> None:
