@@ -7,7 +7,10 @@ and `!If` resolved to the moto resources the fixtures made), under moto's `set_i
 every AWS call the handler makes is checked, while the test's own setup and assertions are not. Three scenarios
 of its own reach what those tests leave out: a failed analysis (Powertools deletes its idempotency record), a
 standalone task and a capacity provider (DescribeTasks, DescribeCapacityProviders), and the weekly report with
-its real analysis (test_weekly_report stubs it out).
+its real analysis (test_weekly_report stubs it out). The sweep's three handlers run here in the order the state
+machine runs them (list_targets, analyze_cluster per target, merge_sweep), each as its role and with the
+environment the template gives its function, over the seeded fleet of test_analyze_fleet; a member account's
+fleet is read through the role stacksets/member-role.yaml deploys there, its calls checked against that policy.
 
 The decision is `tests.fixtures.iam.decide` (see there why not moto's): resources are the real ARNs of each request
 (per item for TransactWriteItems) and the conditions of the template (`dynamodb:LeadingKeys`,
@@ -22,14 +25,17 @@ listed in `NOT_EXERCISED` with its reason: an unused permission fails as surely 
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -37,21 +43,28 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from modeshift.app_sweep import LATEST_KEY, part_key
+from modeshift.demo import seed
 from modeshift.errors import AccessDeniedError, ModeshiftError
 from tests.events import load_event
 from tests.fixtures.iam import (
+    Decision,
     IamEnforcement,
     StackRefs,
     UnresolvedReference,
     UnsupportedPolicy,
+    _policy_document,
     as_list,
     decide,
+    evaluate_conditions,
     load_template,
+    resolve,
     role_actions,
     role_policy_documents,
     roles,
     without_action,
 )
+from tests.fixtures.lambda_context import FakeLambdaContext
 from tests.integration import test_analyze_fleet as analyze_tests
 from tests.integration import test_ingest_task_events as ingest_tests
 from tests.integration import test_notify_slack as notify_tests
@@ -83,6 +96,8 @@ NOT_EXERCISED: dict[str, dict[str, str]] = {
     },
     "WeeklyReportRole": {**_RUNTIME, **_DESTINATION, **_PRICES},
     "NotifySlackRole": {**_RUNTIME, **_DESTINATION},
+    "SweepWorkerRole": {**_RUNTIME, **_PRICES},
+    "MergeSweepRole": dict(_RUNTIME),
 }
 
 
@@ -268,6 +283,212 @@ def _notify(test_name: str) -> Scenario:
     return Scenario("NotifySlackRole", test_name, run)
 
 
+# ---------------------------------------------------------------- the sweep: three handlers, two roles
+
+ROOT = Path(__file__).resolve().parents[2]
+SWEEP_BUCKET = "modeshift-sweeps-iam"
+SWEEP_RUN = "iam-enforced-sweep"
+CRASHED = "core-ec2"  # the worker that never writes its part (a crash the map tolerated)
+OTHER_REGION = "eu-west-1"
+MEMBER_CLUSTER = "member-app"
+MEMBER_TEMPLATE = ROOT / "stacksets" / "member-role.yaml"
+# Where the test fleet differs from a deployed one: moto has no Price List API, and the fleet spans 4 days.
+SWEEP_ENV_OVERRIDES = {
+    "MODESHIFT_USE_PRICE_LIST_API": "false",
+    "MODESHIFT_LOOKBACK_DAYS": str(analyze_tests.LOOKBACK_DAYS),
+}
+
+
+def _sweep_handler(function: str) -> ModuleType:
+    """A fresh import of the function's handler module (its cached settings and clients start empty)."""
+    folder = TEMPLATE["Resources"][function]["Properties"]["CodeUri"]
+    spec = importlib.util.spec_from_file_location(f"{function}_{uuid.uuid4().hex}", ROOT / folder / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _function_environment(function: str, refs: StackRefs) -> dict[str, str]:
+    """The MODESHIFT_* variables the template gives the function (Globals merged), resolved for this stack."""
+    conditions = evaluate_conditions(TEMPLATE, refs)
+    variables = {
+        **TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
+        **TEMPLATE["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {}),
+    }
+    resolved = resolve(variables, refs, conditions)
+    return {k: str(v) for k, v in resolved.items() if k.startswith("MODESHIFT_")} | SWEEP_ENV_OVERRIDES
+
+
+def _invoke(
+    function: str, refs: StackRefs, enforcement: IamEnforcement, principal: Any, event: dict[str, Any]
+) -> dict[str, Any]:
+    """One invocation as Lambda makes it: the function's own environment, role and context."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in [n for n in os.environ if n.startswith("MODESHIFT_")]:
+            env.delenv(name)
+        for name, value in _function_environment(function, refs).items():
+            env.setenv(name, value)
+        handler = _as_role(_sweep_handler(function), enforcement, principal)
+        context = FakeLambdaContext(f"modeshift-{function}", region=analyze_tests.REGION, account=analyze_tests.ACCOUNT)
+        result: dict[str, Any] = handler.lambda_handler(event, context)
+        return result
+
+
+def _s3_answers_missing_keys_as_s3_does(monkeypatch: pytest.MonkeyPatch, enforcement: IamEnforcement) -> None:
+    """GetObject of a key that does not exist: S3 answers 404 NoSuchKey only to a caller allowed s3:ListBucket on
+    the bucket, else 403 AccessDenied (S3 API reference, GetObject, "Permissions"), evaluating s3:prefix as the
+    requested key (as ceph's RGW matches it, ceph/ceph#68577). moto always answers 404: the merge, which reads
+    the part of a worker that crashed, would pass here and fail in AWS."""
+    from moto.iam.access_control import IAMRequestBase, S3IAMRequest
+    from moto.s3.models import s3_backends
+
+    checked = IAMRequestBase.check_action_permitted  # IamEnforcement's, installed before this
+
+    def check(request: Any, resource: str) -> None:
+        checked(request, resource)
+        if not isinstance(request, S3IAMRequest) or request._action != "s3:GetObject":
+            return
+        bucket, _, key = resource.removeprefix("arn:aws:s3:::").partition("/")
+        if s3_backends[request.account_id]["aws"].get_object(bucket, key) is not None:
+            return
+        documents = [_policy_document(p) for p in request._access_key.collect_policies()]
+        context = {"aws:SecureTransport": ["true"], "s3:prefix": [key]}
+        allowed = decide(documents, "s3:ListBucket", f"arn:aws:s3:::{bucket}", context)
+        enforcement.decisions.append(
+            Decision(request._access_key.arn, "s3:ListBucket", f"arn:aws:s3:::{bucket}", context, allowed)
+        )
+        if not allowed:
+            request._raise_access_denied()
+
+    monkeypatch.setattr(IAMRequestBase, "check_action_permitted", check)
+
+
+def _add_fargate_cluster(session: boto3.session.Session, region: str, cluster: str) -> None:
+    """A Fargate cluster with one service and no metrics yet (its verdict: too little data)."""
+    ecs = session.client("ecs", region_name=region)
+    network = seed.create_network(session.client("ec2", region_name=region), cidr="10.8.0.0/16")
+    seed.create_fargate_cluster(ecs, cluster)
+    family = seed.register_task_definition(
+        ecs, f"{cluster}-api", cpu_units=256, memory_mib=512, compatibilities=("FARGATE",)
+    )
+    seed.create_service(ecs, cluster, "api", family, desired_count=1, launch_type="FARGATE", network=network)
+
+
+def _member_account_with_its_role() -> str:
+    """A member account of this account's organization, with the role stacksets/member-role.yaml deploys there
+    (its policy resolved from that template) and a Fargate cluster. moto lets any role ARN be assumed: the seeding
+    enters the account as its OrganizationAccountAccessRole would."""
+    organizations = boto3.client("organizations", region_name=analyze_tests.REGION)
+    status = organizations.create_account(AccountName="member", Email="member@example.com")["CreateAccountStatus"]
+    member = str(status["AccountId"])
+    credentials = boto3.client("sts", region_name=analyze_tests.REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+    )["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=analyze_tests.REGION,
+    )
+    template = load_template(MEMBER_TEMPLATE)
+    worker_arn = f"arn:aws:iam::{analyze_tests.ACCOUNT}:role/modeshift-SweepWorkerRole"
+    refs = StackRefs(
+        template,
+        account=member,
+        parameters={"ModeshiftWorkerRoleArn": worker_arn, "OrganizationId": "o-abcdefghij"},
+    )
+    conditions = evaluate_conditions(template, refs)
+    role = template["Resources"]["MemberReadRole"]["Properties"]
+    iam = session.client("iam")
+    iam.create_role(
+        RoleName=refs["RoleName"],
+        AssumeRolePolicyDocument=json.dumps(resolve(role["AssumeRolePolicyDocument"], refs, conditions)),
+    )
+    for index, document in enumerate(role_policy_documents(template, "MemberReadRole", refs)):
+        iam.put_role_policy(
+            RoleName=refs["RoleName"], PolicyName=f"member-{index}", PolicyDocument=json.dumps(document)
+        )
+    _add_fargate_cluster(session, analyze_tests.REGION, MEMBER_CLUSTER)
+    return member
+
+
+def _stale_alarm() -> str:
+    """A managed alarm of a cluster that no longer exists: the merge deletes it."""
+    name = "modeshift-retired-cluster-low-reservation"
+    cloudwatch = boto3.client("cloudwatch", region_name=analyze_tests.REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName=name, Dimensions=[{"Name": "ClusterName", "Value": "retired-cluster"}], **ALARM
+    )
+    return name
+
+
+def _sweep(role: str, name: str, parameters: dict[str, str]) -> Scenario:
+    """list_targets → analyze_cluster for every target but one (its worker crashed) → merge_sweep, each as its
+    role; only the scenario's role gets `trim`. With Accounts=ORGANIZATION this account manages an organization
+    with one member account, read through its member role; with Regions=all a second region holds a cluster."""
+
+    def run(stack: ExitStack, available: dict[str, Any], enforcement: IamEnforcement, trim: Trim | None) -> None:
+        aws = _enter(stack, analyze_tests.aws, available)  # the seeded fleet, the table and the topic
+        _add_standalone_task_and_capacity_provider()
+        boto3.client("s3", region_name=analyze_tests.REGION).create_bucket(Bucket=SWEEP_BUCKET)
+        stale = _stale_alarm()
+        expected = {(analyze_tests.ACCOUNT, analyze_tests.REGION, c) for c in analyze_tests.EC2_CLUSTERS}
+        if parameters.get("Accounts") == "ORGANIZATION":
+            boto3.client("organizations", region_name=analyze_tests.REGION).create_organization(FeatureSet="ALL")
+            expected.add((_member_account_with_its_role(), analyze_tests.REGION, MEMBER_CLUSTER))
+        if parameters.get("Regions") == "all":
+            _add_fargate_cluster(boto3.session.Session(), OTHER_REGION, "edge")
+            expected.add((analyze_tests.ACCOUNT, OTHER_REGION, "edge"))
+        _s3_answers_missing_keys_as_s3_does(available["monkeypatch"], enforcement)
+        refs = StackRefs(
+            TEMPLATE,
+            parameters=parameters,
+            physical={
+                "ModeshiftTable": analyze_tests.TABLE,
+                "VerdictTopic": aws.topic_arn,
+                "ReportBucket": SWEEP_BUCKET,
+            },
+        )
+        worker = _principal(enforcement, "SweepWorkerRole", refs, trim if role == "SweepWorkerRole" else None)
+        merger = _principal(enforcement, "MergeSweepRole", refs, trim if role == "MergeSweepRole" else None)
+
+        listed = _invoke("ListTargetsFunction", refs, enforcement, worker, {"run_id": SWEEP_RUN})
+        s3 = boto3.client("s3", region_name=analyze_tests.REGION)
+        targets = json.loads(s3.get_object(Bucket=listed["bucket"], Key=listed["targets_key"])["Body"].read())
+        assert {(t["account"], t["region"], t["cluster"]) for t in targets} == expected
+        assert listed["target_count"] == len(targets) and listed["listing_error_count"] == 0
+        for target in targets:
+            if target["cluster"] == CRASHED:
+                continue
+            item = {"run_id": listed["run_id"], "bucket": listed["bucket"], "target": target}  # the ItemSelector
+            done = _invoke("AnalyzeClusterFunction", refs, enforcement, worker, item)
+            assert done["error_count"] == 0, (target, done)
+
+        summary = _invoke("MergeSweepFunction", refs, enforcement, merger, {"targets": listed, "map": None})
+        assert summary["status"] == "ok"
+        assert summary["cluster_count"] == len(targets) - 1 and summary["failed_cluster_count"] == 1
+        (crash,) = [e for e in summary["errors"] if CRASHED in e]
+        assert crash == f"{analyze_tests.ACCOUNT}/{analyze_tests.REGION}/{CRASHED}: worker failed: no result"
+        assert summary["publish"]["published"] >= 1 and summary["publish"]["failed"] == 0
+        assert summary["alarms"]["deleted"] == [stale]
+        assert summary["alarms"]["created"]  # the other EC2 cluster's; the crashed one's is kept, not created
+        latest = json.loads(s3.get_object(Bucket=SWEEP_BUCKET, Key=LATEST_KEY)["Body"].read())
+        assert latest["totals"]["failed_cluster_count"] == 1
+        missing = part_key(SWEEP_RUN, analyze_tests.ACCOUNT, analyze_tests.REGION, CRASHED)
+        assert "Contents" not in s3.list_objects_v2(Bucket=SWEEP_BUCKET, Prefix=missing)
+
+    return Scenario(role, name, run)
+
+
+def _sweeps(role: str) -> list[Scenario]:
+    return [
+        _sweep(role, "sweep of this account and region, one worker crashed", {}),
+        _sweep(role, "sweep of every region", {"Regions": "all"}),
+        _sweep(role, "sweep of the organization through the member role", {"Accounts": "ORGANIZATION"}),
+    ]
+
+
 SCENARIOS: dict[str, list[Scenario]] = {
     "AnalyzeFleetRole": [
         _analyze("test_scheduled_events_publish_each_material_verdict_once_and_reruns_publish_nothing"),
@@ -310,6 +531,8 @@ SCENARIOS: dict[str, list[Scenario]] = {
         _notify("test_notify_slack_rereads_the_secret_when_slack_says_the_webhook_is_gone"),
         _notify("test_notify_slack_posts_each_record_and_plain_text_messages"),
     ],
+    "SweepWorkerRole": _sweeps("SweepWorkerRole"),
+    "MergeSweepRole": _sweeps("MergeSweepRole"),
 }
 
 
@@ -398,6 +621,28 @@ def test_handler_tests_pass_under_the_roles_policy_and_use_every_granted_action(
             "ecs:DescribeServices",
             AssertionError,
         ),
+        # a worker cannot read its cluster's services: the cluster is reported as failed instead of analysed
+        (
+            "SweepWorkerRole",
+            "sweep of this account and region, one worker crashed",
+            "ecs:DescribeServices",
+            AssertionError,
+        ),
+        # without ListBucket, S3 answers the crashed worker's missing part with 403: the merge fails instead of
+        # naming the cluster (the sweep fails, SweepFailedAlarm)
+        (
+            "MergeSweepRole",
+            "sweep of this account and region, one worker crashed",
+            "s3:ListBucket",
+            AccessDeniedError,
+        ),
+        # the merged document cannot be published: the verdicts stay pending, reported in the summary
+        (
+            "MergeSweepRole",
+            "sweep of this account and region, one worker crashed",
+            "sns:Publish",
+            AssertionError,
+        ),
         # the webhook URL cannot be read: the handler fails with AccessDenied (and the verdict waits in the DLQ)
         (
             "NotifySlackRole",
@@ -427,7 +672,8 @@ def test_handler_test_fails_with_access_denied_when_the_role_lacks_one_action_it
 
     assert {d.action for d in enforcement.denied} == {action}
     if isinstance(raised.value, AccessDeniedError):
-        assert action in str(raised.value)
+        # S3 checks ListBucket inside a GetObject of a missing key: the call refused is the GetObject
+        assert {"s3:ListBucket": "s3:GetObject"}.get(action, action) in str(raised.value)
 
 
 # ---------------------------------------------------------------- the conditions are enforced, not stripped
