@@ -292,5 +292,8 @@ def test_map_reads_and_writes_only_under_the_prefix_the_state_machine_role_may_u
     assert match, f"the role's S3 resource {pattern!r} is not a prefix of the report bucket"
     prefix = match.group(1)
     state = next(s for _, s, _ in _states(_definition()) if s.get("Type") == "Map")
-    assert state["ResultWriter"]["Parameters"]["Prefix"].startswith(prefix)
+    writer = state["ResultWriter"]["Parameters"]
+    # A literal Prefix, or one built per run with States.Format('<literal start>{}...', ...).
+    written = writer.get("Prefix") or re.sub(r"^States\.Format\('([^{']*).*$", r"\1", writer.get("Prefix.$", ""))
+    assert written.startswith(prefix), f"the map writes its results under {written!r}, outside {prefix!r}"
     assert targets_key("any-run").startswith(prefix)  # what the ItemReader is pointed at
