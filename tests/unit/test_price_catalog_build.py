@@ -35,17 +35,17 @@ NOT_IN_EC2SHOP_SNAPSHOT = {
     "ap-southeast-2": {"c7gn", "m8g", "c8g"},
 }
 # Of those, the families the anycloud catalog (SkyPilot layout, one row per offering zone) has no row for in a
-# region it covers: AWS does not offer them there. It has no sa-east-1 row at all, and no m6a rows were read.
+# region it covers: AWS does not offer them there. It has no sa-east-1 row at all.
 EXPECTED_NOT_OFFERED = {
     "us-west-1": {"m7a", "c7gn"},
     "ca-central-1": {"m7a", "c7gn"},
     "eu-central-1": {"c7gn"},
     "ap-south-1": {"m7a", "c7gn"},
-    "ap-northeast-2": {"c6a", "m7a", "c7gn"},
+    "ap-northeast-2": {"m6a", "c6a", "m7a", "c7gn"},
     "ap-southeast-1": {"m7a", "c7gn"},
     "ap-southeast-2": {"c7gn"},
 }
-EXPECTED_MISSING = {"sa-east-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"}, "ap-northeast-2": {"m6a"}}
+EXPECTED_MISSING = {"sa-east-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"}}
 # Unedited lines of anycloud-sh/catalog aws/vms.csv at 5134b89 (header, c7gn.medium and c8g.medium rows of a few
 # regions); the empty SpotPrice of eu-west-2 is in the file too
 ANYCLOUD_VMS_EXCERPT = """\

@@ -161,8 +161,8 @@ SOURCES: dict[str, dict[str, str]] = {
         # SkyPilot AWS/GCP/Lambda data") to 62ff0a9 (2026-05-20) keeps this path as one unchanged blob
         # (42e7641); the rows were read at 5134b89, the one version of the file the code index holds
         "date": "2026-04-02",
-        "covers": "EC2 on-demand Linux prices of m7a, c7gn, c8g, m8g, r8g (and c6a.xlarge) in the catalog regions "
-        "it lists (all but sa-east-1), and which of those families a region does not offer",
+        "covers": "EC2 on-demand Linux prices of m7a, c7gn, c8g, m8g, r8g (and c6a.xlarge, m6a.4xlarge) in the "
+        "catalog regions it lists (all but sa-east-1), and which of those families a region does not offer",
     },
     FGCALC: {
         "title": "fgcalc: Fargate Linux/x86 rates, on-demand from the AmazonECS Price List bulk API "
