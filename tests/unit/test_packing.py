@@ -234,9 +234,9 @@ def test_plan_for_returns_none_when_task_does_not_fit_type(task: TaskSize, insta
 @pytest.mark.parametrize(
     ("region", "instance_type", "missing"),
     [
-        ("ap-northeast-2", "m7a.large", "m7a.large in region ap-northeast-2"),
-        # ap-south-1 prices c6a.xlarge but not c6a.large
-        ("ap-south-1", "m8g.large", "m8g.large in region ap-south-1"),
+        # AWS does not offer m7a in ap-northeast-2 (the catalog records it); no source gives sa-east-1 m8g
+        ("ap-northeast-2", "m7a.large", "m7a.large is not offered in region ap-northeast-2"),
+        ("sa-east-1", "m8g.large", "m8g.large in region sa-east-1"),
         ("us-east-1", "c5n.large", "c5n.large has no known shape"),
         # a region with Fargate rates and no EC2 prices, and one the catalog does not list
         ("sa-east-1", "c7gn.large", "c7gn.large in region sa-east-1"),

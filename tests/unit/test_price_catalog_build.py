@@ -14,14 +14,13 @@ import pytest
 
 from modeshift.domain.models import Architecture
 from modeshift.domain.pricing import EMBEDDED, PriceCatalog, load_embedded_catalog
+from modeshift.errors import PriceNotFoundError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "layers" / "modeshift" / "scripts" / "build_price_catalog.py"
 CATALOG_FILE = ROOT / "layers" / "modeshift" / "modeshift" / "data" / "price_catalog.json"
 FIXTURES = ROOT / "tests" / "fixtures" / "pricing"
 
-# Families the SkyPilot snapshot has no rows for in a region (so the catalog cannot price them there)
-NOT_IN_SKYPILOT_SNAPSHOT = {("ap-northeast-2", "m6a"), ("ap-northeast-2", "c6a")}
 # Families the ec2.shop pricing-page copies (published 2025-04-04) have no Linux entry for in a region
 NOT_IN_EC2SHOP_SNAPSHOT = {
     "us-west-1": {"m7a", "c7gn", "m8g", "c8g"},
@@ -35,6 +34,31 @@ NOT_IN_EC2SHOP_SNAPSHOT = {
     "ap-southeast-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"},
     "ap-southeast-2": {"c7gn", "m8g", "c8g"},
 }
+# Of those, the families the anycloud catalog (SkyPilot layout, one row per offering zone) has no row for in a
+# region it covers: AWS does not offer them there. It has no sa-east-1 row at all.
+EXPECTED_NOT_OFFERED = {
+    "us-west-1": {"m7a", "c7gn"},
+    "ca-central-1": {"m7a", "c7gn"},
+    "eu-central-1": {"c7gn"},
+    "ap-south-1": {"m7a", "c7gn"},
+    "ap-northeast-2": {"m6a", "c6a", "m7a", "c7gn"},
+    "ap-southeast-1": {"m7a", "c7gn"},
+    "ap-southeast-2": {"c7gn"},
+}
+EXPECTED_MISSING = {"sa-east-1": {"m7a", "c7gn", "m8g", "c8g", "r8g"}}
+# Unedited lines of anycloud-sh/catalog aws/vms.csv at 5134b89 (header, c7gn.medium and c8g.medium rows of a few
+# regions); the empty SpotPrice of eu-west-2 is in the file too
+ANYCLOUD_VMS_EXCERPT = """\
+InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone,Arch,LocalDiskType,NVMeSupported,LocalDiskSize,LocalDiskCount,MaximumEfaInterfaces
+c7gn.medium,,,1.0,2.0,,0.074,,eu-west-2,euw2-az4,arm64,,False,,,
+c7gn.medium,,,1.0,2.0,,0.0624,0.022400,us-east-1,use1-az1,arm64,,False,,,
+c7gn.medium,,,1.0,2.0,,0.0624,0.024500,us-east-1,use1-az2,arm64,,False,,,
+c8g.medium,,,1.0,2.0,,0.04488,0.014500,ap-northeast-2,apne2-az1,arm64,,False,,,
+c8g.medium,,,1.0,2.0,,0.04488,0.015700,ap-northeast-2,apne2-az2,arm64,,False,,,
+c8g.medium,,,1.0,2.0,,0.04348,0.022500,ca-central-1,cac1-az1,arm64,,False,,,
+c8g.medium,,,1.0,2.0,,0.04722,0.021200,eu-west-2,euw2-az1,arm64,,False,,,
+c8g.medium,,,1.0,2.0,,0.03988,0.015800,us-east-1,use1-az1,arm64,,False,,,
+"""
 PRICING_PAGE_FIXTURES = ("ec2shop_sa-east-1_ondemand_excerpt.json", "ec2shop_eu-west-1_ondemand_excerpt.json")
 
 
@@ -103,6 +127,24 @@ def test_parse_skypilot_vms_raises_when_zones_of_a_region_disagree() -> None:
     )
     with pytest.raises(build.SourceFormatError, match="zones disagree"):
         build.parse_skypilot_vms(text)
+
+
+def test_parse_skypilot_vms_reads_anycloud_catalog_when_given_its_full_header_and_empty_spot_prices() -> None:
+    prices = build.parse_skypilot_vms(ANYCLOUD_VMS_EXCERPT)
+    assert prices == {
+        "eu-west-2": {"c7gn.medium": 0.074, "c8g.medium": 0.04722},
+        "us-east-1": {"c7gn.medium": 0.0624, "c8g.medium": 0.03988},
+        "ap-northeast-2": {"c8g.medium": 0.04488},
+        "ca-central-1": {"c8g.medium": 0.04348},
+    }
+
+
+def test_not_offered_families_lists_a_family_only_where_a_covered_region_has_no_row_of_it() -> None:
+    prices = build.parse_skypilot_vms(ANYCLOUD_VMS_EXCERPT)
+    # c7gn has rows in eu-west-2 and us-east-1 only; regions without any row (sa-east-1) are not judged, and
+    # families without any row (m5) are unknown, not unoffered
+    assert build.not_offered_families(prices) == {"ap-northeast-2": ["c7gn"], "ca-central-1": ["c7gn"]}
+    assert build.not_offered_families({}) == {}
 
 
 def test_parse_ec2_pricing_page_reads_linux_prices_of_its_region_when_given_ec2shop_json() -> None:
@@ -212,6 +254,46 @@ def test_build_catalog_names_the_source_of_a_type_another_source_filled_in_when_
     assert "ec2_on_demand.c5.large" not in us_east_1["cell_sources"]
 
 
+def test_build_catalog_records_not_offered_families_apart_from_missing_ones_when_given_anycloud_rows() -> None:
+    karpenter_shapes = build.parse_karpenter_instance_types(_fixture("karpenter_instance_types_excerpt.md"))
+    shapes = {**karpenter_shapes, "c8g.medium": build.Shape(vcpu=1, memory_mib=2048, architecture="arm64")}
+    catalog = _catalog_from_fixtures(shapes=shapes, anycloud_prices=build.parse_skypilot_vms(ANYCLOUD_VMS_EXCERPT))
+    regions = catalog["regions"]
+    # anycloud fills what no earlier source priced, and says so per type
+    assert regions["eu-west-2"]["ec2_on_demand"] == {"c7gn.medium": 0.074, "c8g.medium": 0.04722}
+    assert regions["eu-west-2"]["cell_sources"]["ec2_on_demand"] == build.ANYCLOUD
+    assert regions["ca-central-1"]["ec2_on_demand"] == {"c8g.medium": 0.04348}
+    # a covered region without c7gn rows: not offered, named after its source
+    assert regions["ca-central-1"]["ec2_not_offered"] == ["c7gn"]
+    assert regions["ca-central-1"]["cell_sources"]["ec2_not_offered"] == build.ANYCLOUD
+    # no row at all for sa-east-1: nothing is claimed there
+    assert "ec2_not_offered" not in regions["sa-east-1"]
+    lines = build.coverage_table(catalog)
+    assert lines[0].split() == list(build.FAMILIES)
+    row = next(line for line in lines if line.startswith("ca-central-1")).split()[1:]
+    ca_central_1 = dict(zip(build.FAMILIES, row, strict=True))
+    assert (ca_central_1["c8g"], ca_central_1["c7gn"], ca_central_1["m7a"]) == ("P", "N", ".")
+    assert lines[-1].endswith("(of 350)")
+    # the embedded model keeps the two apart: "not offered" is not an unknown price
+    model = PriceCatalog.model_validate({**catalog, "source": EMBEDDED})
+    assert model.ec2_not_offered("ca-central-1", "c7gn.large")
+    assert not model.ec2_not_offered("sa-east-1", "c7gn.large")
+    with pytest.raises(PriceNotFoundError, match=r"c7gn\.large is not offered in region ca-central-1"):
+        model.ec2_hourly_usd("ca-central-1", "c7gn.large")
+    with pytest.raises(PriceNotFoundError, match=r"no EC2 on-demand price for c7gn\.large in region sa-east-1"):
+        model.ec2_hourly_usd("sa-east-1", "c7gn.large")
+
+
+def test_build_catalog_does_not_record_not_offered_when_another_source_prices_the_family() -> None:
+    anycloud = build.parse_skypilot_vms(ANYCLOUD_VMS_EXCERPT)
+    pages = {"ca-central-1": {"c7gn.medium": 0.0687}}
+    catalog = _catalog_from_fixtures(anycloud_prices=anycloud, pricing_page_prices=pages)
+    assert catalog["regions"]["ca-central-1"]["ec2_on_demand"]["c7gn.medium"] == 0.0687
+    assert "ec2_not_offered" not in catalog["regions"]["ca-central-1"]
+    conflicts = build.offered_conflicts(build.not_offered_families(anycloud), pages, "ec2shop")
+    assert conflicts == ["ca-central-1 c7gn: priced by ec2shop, no anycloud row"]
+
+
 def test_render_writes_one_line_per_region_and_reads_back_equal() -> None:
     catalog = _catalog_from_fixtures()
     text = build.render(catalog)
@@ -240,7 +322,7 @@ def test_shipped_catalog_is_dated_and_every_part_names_a_dated_source(shipped: d
     catalog = load_embedded_catalog()
     assert catalog.as_of.isoformat() == shipped["as_of"]
     ids = {source.id for source in catalog.sources}
-    assert {build.KARPENTER, build.KARPENTER_TYPES, build.FGCALC, build.EC2SHOP} <= ids
+    assert {build.KARPENTER, build.KARPENTER_TYPES, build.FGCALC, build.EC2SHOP, build.ANYCLOUD} <= ids
     assert all(source.commit or source.date for source in catalog.sources)
     assert min(source.date for source in catalog.sources if source.date) == shipped["as_of"]
     for region, prices in catalog.regions.items():
@@ -271,24 +353,29 @@ def test_shipped_catalog_has_fargate_arm_exactly_where_a_source_gave_it() -> Non
         assert (Architecture.ARM64 in prices.fargate_spot) == ((region, "fargate_spot") in expected), region
 
 
-def test_shipped_catalog_prices_every_family_where_its_source_lists_it() -> None:
+def test_shipped_catalog_prices_every_family_except_the_not_offered_and_the_missing_ones(
+    shipped: dict[str, Any],
+) -> None:
     catalog = load_embedded_catalog()
-    skypilot = next((source for source in catalog.sources if source.id == build.SKYPILOT), None)
-    skypilot_families = skypilot.covers.rsplit(": ", 1)[1].split(", ") if skypilot else []
-    for region, prices in catalog.regions.items():
-        source = prices.cell_sources.get("ec2_on_demand")
-        if source is None:
-            assert not prices.ec2_on_demand, region
-            continue
-        families = {name.partition(".")[0] for name in prices.ec2_on_demand}
-        if source == build.KARPENTER:
-            offered, lacking = set(build.FAMILIES), set()
-        elif source == build.EC2SHOP:
-            offered, lacking = set(build.FAMILIES), NOT_IN_EC2SHOP_SNAPSHOT.get(region, set())
-        else:
-            offered = set(skypilot_families)
-            lacking = {family for where, family in NOT_IN_SKYPILOT_SNAPSHOT if where == region}
-        assert families == offered - lacking, (region, sorted(families ^ (offered - lacking)))
+    from_anycloud = 0
+    for region in build.REGIONS:
+        cells = build.family_coverage(shipped["regions"][region])
+        assert {family for family, mark in cells.items() if mark == "N"} == EXPECTED_NOT_OFFERED.get(region, set())
+        assert {family for family, mark in cells.items() if mark == "."} == EXPECTED_MISSING.get(region, set())
+        prices = catalog.regions[region]
+        if prices.ec2_not_offered:
+            assert prices.cell_sources["ec2_not_offered"] == build.ANYCLOUD, region
+        # what the pricing-page copy lacked and a region offers comes from the anycloud rows, per type
+        filled = NOT_IN_EC2SHOP_SNAPSHOT.get(region, set()) - EXPECTED_MISSING.get(region, set())
+        filled -= EXPECTED_NOT_OFFERED.get(region, set())
+        for name in prices.ec2_on_demand:
+            if name.partition(".")[0] in filled:
+                assert prices.cell_sources[f"ec2_on_demand.{name}"] == build.ANYCLOUD, (region, name)
+                from_anycloud += 1
+    assert from_anycloud == 19 * 8  # 19 region x family pairs, medium to 16xlarge each
+    assert catalog.ec2_hourly_usd("ap-northeast-2", "c8g.xlarge") == 0.17952
+    assert catalog.ec2_hourly_usd("eu-west-2", "c7gn.large") == 0.148
+    assert catalog.ec2_not_offered("eu-central-1", "c7gn.large")
 
 
 def test_shipped_catalog_takes_us_east_1_from_karpenter_and_the_other_regions_from_the_pricing_page() -> None:

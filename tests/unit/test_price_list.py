@@ -293,7 +293,7 @@ def test_refresh_marks_api_cells_and_keeps_embedded_rest_when_region_refreshed(c
         _page([_ec2("c5.large", "ap-south-1", "0.0850000000", "APS3-")]),
         _ec2_params("c5.large", "ap-south-1"),
     )
-    stubber.add_response("get_products", _page([]), _ec2_params("m8g.large", "ap-south-1"))
+    stubber.add_response("get_products", _page([]), _ec2_params("c7gn.large", "ap-south-1"))
     stubber.add_response(
         "get_products",
         _page(
@@ -305,11 +305,11 @@ def test_refresh_marks_api_cells_and_keeps_embedded_rest_when_region_refreshed(c
         _ecs_params("ap-south-1"),
     )
     embedded = load_embedded_catalog()
-    refreshed = PriceListReader(client).refresh(embedded, "ap-south-1", ["c5.large", "m8g.large", "c5.large"])
+    refreshed = PriceListReader(client).refresh(embedded, "ap-south-1", ["c5.large", "c7gn.large", "c5.large"])
     assert refreshed.source == PRICE_LIST_API
     assert refreshed.ec2_hourly_usd("ap-south-1", "c5.large") == 0.085
     assert refreshed.ec2_source("ap-south-1", "c5.large") == PRICE_LIST_API
-    assert not refreshed.has_ec2_price("ap-south-1", "m8g.large")
+    assert not refreshed.has_ec2_price("ap-south-1", "c7gn.large")
     assert refreshed.fargate_rates("ap-south-1", X86) == FargateRates(vcpu_hour_usd=0.043, gb_hour_usd=0.0047)
     assert refreshed.fargate_source("ap-south-1", X86) == PRICE_LIST_API
     assert refreshed.fargate_source("ap-south-1", X86, spot=True) == EMBEDDED

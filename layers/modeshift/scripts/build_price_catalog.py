@@ -9,6 +9,7 @@ root with copies of the source files (each pinned in SOURCES below; update a pin
     git --git-dir=$K show 692ccdd:website/content/en/docs/reference/instance-types.md > karpenter-types.md
     # theuves/fgcalc src/utils/data.js (the version headed "verified 2026-09-29") -> fgcalc-data.js
     # skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv at e385a0d             -> skypilot-vms.csv
+    # anycloud-sh/catalog aws/vms.csv at 5134b89 (rows of the families it is used for) -> anycloud-vms.csv
     E=<bare or full clone of github.com/yeo/ec2.shop>
     for r in us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2 \\
              eu-central-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-southeast-1 ap-southeast-2; do
@@ -17,10 +18,18 @@ root with copies of the source files (each pinned in SOURCES below; update a pin
     python layers/modeshift/scripts/build_price_catalog.py \\
         --karpenter-prices karpenter-prices.go --karpenter-instance-types karpenter-types.md \\
         --fargate-js fgcalc-data.js --ec2-pricing-json ec2shop-*-ondemand.json --skypilot-vms skypilot-vms.csv \\
-        --out layers/modeshift/modeshift/data/price_catalog.json
+        --anycloud-vms anycloud-vms.csv --out layers/modeshift/modeshift/data/price_catalog.json
 
 EC2 prices of a type in a region come from the first source that gives one: Karpenter (us-east-1), then
-the ec2.shop copies of the AWS pricing-page JSON, then SkyPilot.
+the ec2.shop copies of the AWS pricing-page JSON, then SkyPilot, then the anycloud catalog.
+
+"Not offered" is not "unknown price". The anycloud file has the SkyPilot vms.csv layout, which lists a
+type in a region only where AWS offers it in one of the region's zones. So for a region the file covers
+(it has rows there) and a family the file has rows for, no row of that family in that region means AWS
+did not offer the family there; the catalog records it under `ec2_not_offered` (unless another source
+prices the family there, which the build reports as a conflict). A region the file has no rows for at
+all (sa-east-1) proves nothing, and its unpriced families stay "missing". The build prints a region x
+family table: P priced, N not offered, . missing.
 
 Rules: a price is copied from a source or left out, never derived from another region, size or ratio
 (modeshift then says "price not in catalog"). `as_of` is the date of the oldest dated source used.
@@ -93,6 +102,7 @@ SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "9xlarge"
 KARPENTER = "karpenter-prices"
 KARPENTER_TYPES = "karpenter-instance-types"
 SKYPILOT = "skypilot-catalog"
+ANYCLOUD = "anycloud-catalog"
 EC2SHOP = "ec2shop-pricing-page"
 FGCALC = "fgcalc"
 AWS_FACTS = "aws-facts"
@@ -139,6 +149,20 @@ SOURCES: dict[str, dict[str, str]] = {
         "commit": "e385a0d348eda9cefd9806423e7725944dc249e4",
         "date": "",
         "covers": "EC2 on-demand Linux prices outside us-east-1 (regions the catalog lists)",
+    },
+    ANYCLOUD: {
+        "title": "anycloud catalog: AWS VMs in the SkyPilot vms.csv layout (on-demand Linux price per region "
+        "and zone; a type has rows only in the zones that offer it)",
+        "url": "https://github.com/anycloud-sh/catalog",
+        "repository": "anycloud-sh/catalog",
+        "path": "aws/vms.csv",
+        "commit": "5134b895047c454c834c6db730af077e06bdbdca",
+        # the repository's history from its first commit (69b86f0, 2026-04-02, "Bootstrap catalogs with
+        # SkyPilot AWS/GCP/Lambda data") to 62ff0a9 (2026-05-20) keeps this path as one unchanged blob
+        # (42e7641); the rows were read at 5134b89, the one version of the file the code index holds
+        "date": "2026-04-02",
+        "covers": "EC2 on-demand Linux prices of m7a, c7gn, c8g, m8g, r8g (and c6a.xlarge, m6a.4xlarge) in the "
+        "catalog regions it lists (all but sa-east-1), and which of those families a region does not offer",
     },
     FGCALC: {
         "title": "fgcalc: Fargate Linux/x86 rates, on-demand from the AmazonECS Price List bulk API "
@@ -326,6 +350,20 @@ def parse_skypilot_vms(text: str) -> dict[str, dict[str, float]]:
     return prices
 
 
+def not_offered_families(prices: Mapping[str, Mapping[str, float]]) -> dict[str, list[str]]:
+    """Region -> wanted families the table has rows for elsewhere but none in that region, from a table read
+    from a file that lists a type only where it is offered (the SkyPilot vms.csv layout).
+
+    Only regions with at least one row are judged (a region the file leaves out proves nothing), and only
+    families with a row somewhere (a family the input omits is unknown, not unoffered).
+    """
+    present = {region: {name.partition(".")[0] for name in table} for region, table in prices.items() if table}
+    families = {family for found in present.values() for family in found if family in FAMILIES}
+    return {
+        region: sorted(families - found, key=FAMILIES.index) for region, found in present.items() if families - found
+    }
+
+
 # Location names of the AWS pricing-page JSON, for the regions this catalog covers
 _AWS_LOCATIONS = {
     "US East (N. Virginia)": "us-east-1",
@@ -439,6 +477,7 @@ def build_catalog(
     fargate_x86: Mapping[str, Mapping[str, tuple[float, float]]],
     skypilot_prices: Mapping[str, Mapping[str, float]] | None = None,
     pricing_page_prices: Mapping[str, Mapping[str, float]] | None = None,
+    anycloud_prices: Mapping[str, Mapping[str, float]] | None = None,
     source_dates: Mapping[str, str] | None = None,
     regions: Iterable[str] = REGIONS,
 ) -> dict[str, Any]:
@@ -450,6 +489,7 @@ def build_catalog(
     used: set[str] = {ECS_PRICING_PAGE, KARPENTER_TYPES}
     region_entries: dict[str, dict[str, Any]] = {}
     priced_types: set[str] = set()
+    unoffered = not_offered_families(anycloud_prices or {})
     for region in regions:
         entry: dict[str, Any] = {"fargate": {}, "fargate_spot": {}, "ec2_on_demand": {}}
         cells: dict[str, str] = {}
@@ -480,7 +520,12 @@ def build_catalog(
             used.update(source for _, source in fees.values())
         ec2, origins = _ec2_prices(
             region,
-            ((KARPENTER, karpenter_prices), (EC2SHOP, pricing_page_prices), (SKYPILOT, skypilot_prices)),
+            (
+                (KARPENTER, karpenter_prices),
+                (EC2SHOP, pricing_page_prices),
+                (SKYPILOT, skypilot_prices),
+                (ANYCLOUD, anycloud_prices),
+            ),
             shapes,
         )
         if ec2:
@@ -492,6 +537,13 @@ def build_catalog(
             cells.update({f"ec2_on_demand.{name}": origins[name] for name in order if origins[name] != main})
             used.update(origins.values())
             priced_types |= set(ec2)
+        # a family another source prices here is offered, whatever the anycloud rows say (see conflicts())
+        priced_families = {name.partition(".")[0] for name in ec2}
+        not_offered = [family for family in unoffered.get(region, []) if family not in priced_families]
+        if not_offered:
+            entry["ec2_not_offered"] = not_offered
+            cells["ec2_not_offered"] = ANYCLOUD
+            used.add(ANYCLOUD)
         entry["cell_sources"] = cells
         region_entries[region] = entry
     if skypilot_prices:
@@ -588,22 +640,74 @@ def validate(catalog: Mapping[str, Any]) -> None:
     PriceCatalog.model_validate({**catalog, "source": EMBEDDED})
 
 
+PRICED, NOT_OFFERED, MISSING = "P", "N", "."
+
+
+def family_coverage(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Family -> P (priced), N (recorded as not offered in the region) or . (missing) for one region."""
+    priced = {name.partition(".")[0] for name in entry["ec2_on_demand"]}
+    not_offered = set(entry.get("ec2_not_offered", ()))
+    return {
+        family: PRICED if family in priced else NOT_OFFERED if family in not_offered else MISSING for family in FAMILIES
+    }
+
+
+def coverage_table(catalog: Mapping[str, Any]) -> list[str]:
+    """The build report's region x family table (EC2) and region x Fargate-part table, then the totals."""
+    width = max(len(region) for region in catalog["regions"])
+    lines = [f"{'':{width}} " + " ".join(f"{family:>4}" for family in FAMILIES)]
+    counts = dict.fromkeys((PRICED, NOT_OFFERED, MISSING), 0)
+    for region, entry in catalog["regions"].items():
+        cells = family_coverage(entry)
+        for mark in cells.values():
+            counts[mark] += 1
+        lines.append(f"{region:{width}} " + " ".join(f"{cells[family]:>4}" for family in FAMILIES))
+    parts = ("arm64", "arm spot", "windows", "ephemeral", "MI fee")
+    lines.append(f"{'':{width}} " + " ".join(f"{part:>9}" for part in parts))
+    for region, entry in catalog["regions"].items():
+        marks = (
+            "arm64" in entry["fargate"],
+            "arm64" in entry["fargate_spot"],
+            "fargate_windows" in entry,
+            "fargate_ephemeral_gb_hour_usd" in entry,
+            bool(entry.get("managed_instances_fee")),
+        )
+        lines.append(f"{region:{width}} " + " ".join(f"{PRICED if mark else MISSING:>9}" for mark in marks))
+    lines.append(
+        f"EC2 region x family pairs: {counts[PRICED]} priced, {counts[NOT_OFFERED]} not offered, "
+        f"{counts[MISSING]} missing (of {sum(counts.values())})"
+    )
+    return lines
+
+
 def coverage_gaps(catalog: Mapping[str, Any]) -> list[str]:
     """Region/family pairs (and Fargate cells) the catalog leaves unpriced, for the build report."""
     gaps: list[str] = []
     for region, entry in catalog["regions"].items():
-        if not entry["ec2_on_demand"]:
-            gaps.append(f"{region}: no EC2 prices")
-        else:
-            families = {name.partition(".")[0] for name in entry["ec2_on_demand"]}
-            missing = [family for family in FAMILIES if family not in families]
-            if missing:
-                gaps.append(f"{region}: no {', '.join(missing)}")
+        cells = family_coverage(entry)
+        missing = [family for family, mark in cells.items() if mark == MISSING]
+        not_offered = [family for family, mark in cells.items() if mark == NOT_OFFERED]
+        if missing:
+            gaps.append(f"{region}: no price for {', '.join(missing)}")
+        if not_offered:
+            gaps.append(f"{region}: not offered there: {', '.join(not_offered)}")
         for kind in ("fargate", "fargate_spot"):
             for arch in ("x86_64", "arm64"):
                 if arch not in entry[kind]:
                     gaps.append(f"{region}: no {kind} {arch}")
     return gaps
+
+
+def offered_conflicts(
+    unoffered: Mapping[str, Iterable[str]], priced: Mapping[str, Mapping[str, float]], name: str
+) -> list[str]:
+    """Families a source prices in a region that the anycloud rows say the region does not offer."""
+    return [
+        f"{region} {family}: priced by {name}, no anycloud row"
+        for region, families in unoffered.items()
+        for family in families
+        if any(instance_type.partition(".")[0] == family for instance_type in priced.get(region, {}))
+    ]
 
 
 def cross_check(
@@ -634,6 +738,9 @@ def main(argv: list[str] | None = None) -> int:
         help="ec2.shop data/ec2/<region>-ondemand.json files (AWS pricing-page JSON), one per region",
     )
     parser.add_argument("--skypilot-vms", type=Path, help="SkyPilot catalogs/v8/aws/vms.csv (or rows of it)")
+    parser.add_argument(
+        "--anycloud-vms", type=Path, help="anycloud-sh/catalog aws/vms.csv (or the rows of the families it fills)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
@@ -641,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     fargate_text = args.fargate_js.read_text(encoding="utf-8")
     karpenter_prices = parse_karpenter_prices(karpenter_text)
     skypilot_prices = parse_skypilot_vms(args.skypilot_vms.read_text(encoding="utf-8")) if args.skypilot_vms else None
+    anycloud_prices = parse_skypilot_vms(args.anycloud_vms.read_text(encoding="utf-8")) if args.anycloud_vms else None
     pricing_page_prices: dict[str, dict[str, float]] = {}
     published: list[str] = []
     for path in args.ec2_pricing_json:
@@ -656,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         fargate_x86=parse_fgcalc_data(fargate_text),
         skypilot_prices=skypilot_prices,
         pricing_page_prices=pricing_page_prices or None,
+        anycloud_prices=anycloud_prices,
         source_dates={
             KARPENTER: karpenter_generated_on(karpenter_text),
             FGCALC: fgcalc_verified_on(fargate_text),
@@ -671,10 +780,16 @@ def main(argv: list[str] | None = None) -> int:
         *cross_check(karpenter_prices, skypilot_prices or {}),
         *cross_check(karpenter_prices, pricing_page_prices, ("karpenter", "ec2shop")),
         *cross_check(pricing_page_prices, skypilot_prices or {}, ("ec2shop", "skypilot")),
+        *cross_check(karpenter_prices, anycloud_prices or {}, ("karpenter", "anycloud")),
+        *cross_check(pricing_page_prices, anycloud_prices or {}, ("ec2shop", "anycloud")),
+        *offered_conflicts(not_offered_families(anycloud_prices or {}), karpenter_prices, "karpenter"),
+        *offered_conflicts(not_offered_families(anycloud_prices or {}), pricing_page_prices, "ec2shop"),
     ):
         print(f"  sources differ: {line}", file=sys.stderr)
     for gap in coverage_gaps(catalog):
         print(f"  not priced: {gap}", file=sys.stderr)
+    for line in coverage_table(catalog):
+        print(line, file=sys.stderr)
     return 0
 
 

@@ -86,6 +86,9 @@ class RegionPrices(_Frozen):
     fargate_ephemeral_gb_hour_usd: PositiveUsd | None = None
     # ECS Managed Instances management fee, USD per instance-hour, on top of the EC2 price
     managed_instances_fee: dict[str, PositiveUsd] = Field(default_factory=dict)
+    # instance families a dated source shows AWS does not offer in the region ("not offered", which is
+    # not "price unknown": a family neither priced nor listed here is simply missing from the catalog)
+    ec2_not_offered: tuple[str, ...] = ()
     cell_sources: dict[str, str] = Field(default_factory=dict)
 
 
@@ -129,12 +132,23 @@ class PriceCatalog(_Frozen):
     def ec2_hourly_usd(self, region: str, instance_type: str) -> float:
         """On-demand Linux USD per instance-hour; never estimated from another region or type."""
         price = self._region(region, "EC2").ec2_on_demand.get(instance_type)
+        if price is None and self.ec2_not_offered(region, instance_type):
+            raise PriceNotFoundError(
+                f"price not in catalog: {instance_type} is not offered in region {region} "
+                f"(AWS offers no {instance_type.partition('.')[0]} there per the catalog's dated source, "
+                f"embedded catalog as of {self.as_of.isoformat()})"
+            )
         if price is None:
             raise PriceNotFoundError(
                 f"price not in catalog: no EC2 on-demand price for {instance_type} in region {region} "
                 f"(embedded catalog as of {self.as_of.isoformat()})"
             )
         return price
+
+    def ec2_not_offered(self, region: str, instance_type: str) -> bool:
+        """True when a dated source shows the type's family is not offered in the region (no price exists)."""
+        prices = self.regions.get(region)
+        return prices is not None and instance_type.partition(".")[0] in prices.ec2_not_offered
 
     def has_ec2_price(self, region: str, instance_type: str) -> bool:
         prices = self.regions.get(region)
