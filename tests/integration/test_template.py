@@ -913,10 +913,12 @@ def test_template_state_machine_role_invokes_only_the_sweep_and_runs_only_its_ow
         **{action: ["*"] for action in STATE_MACHINE_LOG_DELIVERY},
     }
     assert {action: sorted(where) for action, where in granted.items()} == expected
-    # the definition's ResultWriter writes where the role may
+    # the definition's ResultWriter writes where the role may: a fixed prefix, or one States.Format builds
     definition = json.loads(STATE_MACHINE_DEFINITION.read_text(encoding="utf-8"))
     writer = definition["States"]["AnalyzeClusters"]["ResultWriter"]["Parameters"]
-    assert writer["Bucket"] == "${ReportBucket}" and writer["Prefix"].startswith("sweeps/")
+    assert writer["Bucket"] == "${ReportBucket}"
+    prefix = writer.get("Prefix") or re.sub(r"^States\.Format\('([^']*)'.*$", r"\1", writer["Prefix.$"])
+    assert prefix.startswith("sweeps/"), prefix
 
 
 def test_template_sweep_failures_reach_the_health_topic(template: dict[str, Any]) -> None:
