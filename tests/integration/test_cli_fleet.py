@@ -26,6 +26,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from modeshift import service
 from modeshift.adapters.organizations import EnabledRegionsReader, OrganizationAccountLister
 from modeshift.aws import ASSUMED_SESSION_SECONDS, AwsClients
 from modeshift.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
@@ -160,6 +161,43 @@ def test_analyze_exits_1_only_when_every_cluster_failed(org: Organization, capsy
     )
     assert some.code == EXIT_OK
     assert {a for a, _, _ in _where(some.document)} == {org.member}
+
+
+def test_analyze_keeps_every_other_cluster_when_one_cluster_crashes_the_analysis(
+    org: Organization, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    (account, region, crashing) = sorted(org.expected())[0]
+    original = service.analyze_cluster
+
+    def crash_one(settings: Any, scope: Any, cluster: str, *args: Any, **kwargs: Any) -> Any:
+        if (scope.account, scope.region, cluster) == (account, region, crashing):
+            raise KeyError("a shape nobody expected")
+        return original(settings, scope, cluster, *args, **kwargs)
+
+    monkeypatch.setattr(service, "analyze_cluster", crash_one)
+    run = analyze(capsys, "--regions", ",".join(REGIONS), "--accounts", f"{HOME},{org.member}", "--role-name", ROLE)
+
+    assert run.code == EXIT_OK
+    assert _where(run.document) == org.expected() - {(account, region, crashing)}
+    (failed,) = [e for e in run.document["errors"] if e["cluster"] == crashing and e["account"] == account]
+    assert failed["region"] == region and failed["error"].startswith("analysis failed: KeyError")
+    assert f"{account}/{region}/{crashing} not analysed: analysis failed: KeyError" in run.stderr
+
+
+def test_analyze_looks_a_named_cluster_up_in_every_region_and_reports_it_once_when_no_region_has_it(
+    org: Organization, capsys: pytest.CaptureFixture[str]
+):
+    somewhere = {name for (a, _, name) in org.expected() if a == HOME}
+    name = sorted(somewhere)[0]
+    holders = {(a, r) for (a, r, n) in org.expected() if a == HOME and n == name}
+
+    run = analyze(capsys, "--regions", ",".join(REGIONS), "--cluster", name, "--cluster", "nowhere")
+
+    assert {(a, r) for (a, r, n) in _where(run.document) if n == name} == holders
+    missing = [e for e in run.document["errors"] if e["cluster"] == "nowhere"]
+    assert len(missing) == 1 and "does not exist" in missing[0]["error"]
+    assert not [e for e in run.document["errors"] if e["cluster"] == name], "absent from one region is not an error"
+    assert run.code == 3  # a cluster named with --cluster exists nowhere
 
 
 # --------------------------------------------------------------------------- adapters, documented answers

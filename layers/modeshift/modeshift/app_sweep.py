@@ -21,7 +21,8 @@ from modeshift.domain.pricing import load_embedded_catalog
 from modeshift.domain.report import MULTIPLE_REGIONS, AnalysisReport, PricingInfo, build_report, merge_reports
 from modeshift.errors import ConfigurationError, ModeshiftError
 from modeshift.fleet import resolve_scopes
-from modeshift.service import Scope, analyze_cluster, cluster_error, list_cluster_names
+from modeshift.service import Scope, analyze_cluster, cluster_error
+from modeshift.service import list_targets as list_clusters
 
 logger = logging.getLogger(__name__)
 
@@ -114,17 +115,12 @@ def list_targets(settings: Settings, clients: AwsClients, home: Home, run_id: st
     An account or region that cannot be read is a listing error, kept for the merge; the rest is listed."""
     bucket = _bucket(settings)
     scopes, errors = resolve_scopes(settings, clients, home=home.account)
-    items: list[dict[str, str]] = []
-    for scope in scopes:
-        try:
-            names = list_cluster_names(settings, scope)
-        except ModeshiftError as exc:
-            errors.append(cluster_error("*", exc, scope.account, scope.region))
-            continue
-        items += [
-            SweepTarget(account=scope.account or home.account, region=scope.region, cluster=n).model_dump()
-            for n in names
-        ]
+    listed = list_clusters(settings, scopes)
+    errors += listed.errors
+    items = [
+        SweepTarget(account=t.scope.account or home.account, region=t.scope.region, cluster=t.cluster).model_dump()
+        for t in listed.targets
+    ]
     s3 = clients.client("s3")
     _put_json(s3, bucket, targets_key(run_id), items)
     _put_json(s3, bucket, listing_errors_key(run_id), [e.model_dump(mode="json") for e in errors])
@@ -197,12 +193,36 @@ def _error_part(settings: Settings, now: datetime, target: SweepTarget, exc: Mod
 # --------------------------------------------------------------------------- step 3: one document
 
 
-def _map_failures(s3: Any, map_output: dict[str, Any] | None) -> dict[tuple[str, str, str], str]:
+def map_results_prefix(run_id: str) -> str:
+    """Where the Distributed Map's ResultWriter puts this run's manifest (statemachine/sweep.asl.json)."""
+    return f"{PREFIX}/{run_id}/map-results/"
+
+
+def _manifest_key(s3: Any, bucket: str, run_id: str, map_output: dict[str, Any] | None) -> str | None:
+    """The map's manifest: named in its output, or (a map that stopped outputs only its error) found under
+    this run's results prefix, which the map writes to even when it fails."""
+    details = (map_output or {}).get("ResultWriterDetails") or {}
+    if details.get("Key"):
+        return str(details["Key"])
+    keys = [k for k in _list_keys(s3, bucket, map_results_prefix(run_id)) if k.endswith("/manifest.json")]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _list_keys(s3: Any, bucket: str, prefix: str) -> set[str]:
+    """Every key under a prefix. Listing first means a missing object is never fetched: without s3:ListBucket
+    on the object itself, S3 would answer a missing key with 403, not 404."""
+    with translated(f"ListObjectsV2 {prefix}", "s3:ListBucket", connection_errors=True):
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return {str(o["Key"]) for page in pages for o in page.get("Contents", [])}
+
+
+def _map_failures(
+    s3: Any, bucket: str, run_id: str, map_output: dict[str, Any] | None
+) -> dict[tuple[str, str, str], str]:
     """Why each failed worker failed, from the Distributed Map's ResultWriter manifest (FAILED result files:
     a JSON array of child executions, each with its Input, Error and Cause)."""
-    details = (map_output or {}).get("ResultWriterDetails") or {}
-    bucket, key = details.get("Bucket"), details.get("Key")
-    if not bucket or not key:
+    key = _manifest_key(s3, bucket, run_id, map_output)
+    if not key:
         return {}
     manifest_raw = _get(s3, bucket, key)
     if manifest_raw is None:
@@ -235,11 +255,14 @@ def merge_sweep(
     s3 = clients.client("s3")
     targets = [SweepTarget.model_validate(t) for t in json.loads(_get(s3, bucket, targets_key(run_id)) or b"[]")]
     errors = [ClusterError.model_validate(e) for e in json.loads(_get(s3, bucket, listing_errors_key(run_id)) or b"[]")]
-    failures = _map_failures(s3, state.get("map"))
+    failures = _map_failures(s3, bucket, run_id, state.get("map"))
     map_error = state.get("map_error")
 
+    written = _list_keys(s3, bucket, f"{PREFIX}/{run_id}/parts/")
+
     def read(target: SweepTarget) -> AnalysisReport | ClusterError:
-        raw = _get(s3, bucket, part_key(run_id, target.account, target.region, target.cluster))
+        key = part_key(run_id, target.account, target.region, target.cluster)
+        raw = _get(s3, bucket, key) if key in written else None
         if raw is None:
             why = failures.get((target.account, target.region, target.cluster)) or (
                 f"the map stopped: {map_error.get('Error', '')}" if isinstance(map_error, dict) else "no result"

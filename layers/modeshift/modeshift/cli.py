@@ -329,7 +329,9 @@ def _finish(analysis: Analysis, stderr: TextIO) -> int:
     report = analysis.report
     for err in report.errors:
         missing = f" (missing permission: {err.missing_permission})" if err.missing_permission else ""
-        print(f"modeshift: cluster {err.cluster} not analysed: {err.error}{missing}", file=stderr)
+        qualified = len(report.accounts) > 1 or len(report.regions) > 1
+        where = "/".join(p for p in (err.account, err.region, err.cluster) if p) if qualified else err.cluster
+        print(f"modeshift: cluster {where} not analysed: {err.error}{missing}", file=stderr)
     for warning in analysis.shown.warnings[len(report.warnings) :]:
         print(f"modeshift: {warning}", file=stderr)
     if report.workloads and not analysis.shown.workloads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -58,6 +59,8 @@ from modeshift.domain.report import (
     plural,
 )
 from modeshift.errors import AccessDeniedError, AwsTooSlowError, ClusterNotFoundError, ModeshiftError, ThrottledError
+
+logger = logging.getLogger(__name__)
 
 ECS_NS = "AWS/ECS"
 CI_NS = "ECS/ContainerInsights"
@@ -151,16 +154,10 @@ def analyze_scopes(
     """Every cluster of every scope, one cluster per unit of work on a pool of `settings.concurrency` threads;
     one document. A unit that fails becomes an error naming its account, region and cluster: the others are
     still analysed. Only when nothing could be analysed because AWS was too slow does the run itself fail."""
-    found = [*errors]
-    targets: list[Target] = []
-    slow: list[AwsTooSlowError] = []
-    for scope in scopes:
-        try:
-            targets += [Target(scope, name) for name in list_cluster_names(settings, scope)]
-        except ModeshiftError as exc:
-            if isinstance(exc, AwsTooSlowError):
-                slow.append(exc)
-            found.append(_error("*", exc, scope))
+    listed = list_targets(settings, scopes)
+    found = [*errors, *listed.errors]
+    targets = listed.targets
+    slow = list(listed.slow)
     labelled = len(scopes) > 1
     prices = PriceRefresher()
     parts: list[AnalysisReport] = []
@@ -188,6 +185,12 @@ def analyze_scopes(
                     slow.append(exc)
                 found.append(_error(target.cluster, exc, target.scope))
                 progress(f"failed {label} ({done}/{len(targets)}): {exc}")
+                continue
+            except Exception as exc:  # a bug met in one cluster's data must not cost the others their verdicts
+                logger.exception("analysis of %s failed", label)
+                failure = f"analysis failed: {type(exc).__name__}: {exc}"
+                found.append(ClusterError(cluster=target.cluster, error=failure, **_where(target.scope)))
+                progress(f"failed {label} ({done}/{len(targets)}): {failure}")
                 continue
             parts.append(part)
             if labelled or len(targets) > 1:
@@ -222,12 +225,51 @@ def _error(cluster: str, exc: ModeshiftError, scope: Scope) -> ClusterError:
     return cluster_error(cluster, exc, scope.account, scope.region)
 
 
-def list_cluster_names(settings: Settings, scope: Scope) -> list[str]:
-    """The clusters to analyse in one scope: the Clusters setting, or every cluster ListClusters returns."""
-    if settings.clusters:
-        return list(settings.clusters)
-    with _phase("reading the clusters", _FEWER_CLUSTERS):
-        return EcsInventoryReader(scope.clients.client("ecs"), scope.clients.client("ec2")).list_cluster_names()
+def _where(scope: Scope) -> dict[str, str | None]:
+    return {"account": scope.account, "region": scope.region}
+
+
+@dataclass
+class Listed:
+    """The units of work of a run, and the scopes (or named clusters) that yielded none."""
+
+    targets: list[Target] = field(default_factory=list)
+    errors: list[ClusterError] = field(default_factory=list)
+    slow: list[AwsTooSlowError] = field(default_factory=list)
+
+
+def list_targets(settings: Settings, scopes: Sequence[Scope]) -> Listed:
+    """One target per cluster of each scope: every cluster ListClusters returns, or those the Clusters setting
+    names. In one scope a named cluster is taken as named (a missing one is reported by its analysis); across
+    several, a name is looked up in each scope and reported once as missing when no scope has it."""
+    listed = Listed()
+    across = len(scopes) > 1 and bool(settings.clusters)
+    seen: set[str] = set()
+    for scope in scopes:
+        if settings.clusters and not across:
+            listed.targets += [Target(scope, name) for name in settings.clusters]
+            continue
+        try:
+            with _phase("reading the clusters", _FEWER_CLUSTERS):
+                names = EcsInventoryReader(
+                    scope.clients.client("ecs"), scope.clients.client("ec2")
+                ).list_cluster_names()
+        except ModeshiftError as exc:
+            if isinstance(exc, AwsTooSlowError):
+                listed.slow.append(exc)
+            listed.errors.append(_error("*", exc, scope))
+            continue
+        if across:
+            existing = set(names)
+            names = [name for name in settings.clusters if name in existing]
+            seen.update(names)
+        listed.targets += [Target(scope, name) for name in names]
+    failed_scopes = any(e.cluster == "*" for e in listed.errors)
+    if across and not failed_scopes:
+        for name in settings.clusters:
+            if name not in seen:
+                listed.errors.append(ClusterError(cluster=name, error=str(ClusterNotFoundError(name))))
+    return listed
 
 
 class PriceRefresher:
