@@ -27,7 +27,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, clients = _wiring()
     home = home_of(context.invoked_function_arn, settings)
     result = analyze_target(settings, clients, home, request, datetime.now(UTC))
-    metrics.add_metric(name="ClustersFailed", unit=MetricUnit.Count, value=result["error_count"])
+    # Failed clusters are counted once, by the merge (ClustersFailed); a worker counts what it analysed.
+    metrics.add_metric(name="WorkloadsAnalysed", unit=MetricUnit.Count, value=result["workload_count"])
     return result
 
 

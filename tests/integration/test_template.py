@@ -960,9 +960,13 @@ def test_template_sweep_worker_reaches_other_accounts_and_regions_only_when_the_
     for document in documents:
         for statement in as_list(document["Statement"]):
             if "sts:AssumeRole" in as_list(statement["Action"]):
-                # the member role by name in any account: ORGANIZATION is only known when the sweep runs
+                # the member role by name: ORGANIZATION is only known when the sweep runs, so it is bounded by the
+                # caller's own organization instead; a list of accounts is bounded by the member roles' trust
                 assert as_list(statement["Action"]) == ["sts:AssumeRole"]
                 assert statement["Resource"] == "arn:aws:iam::*:role/modeshift-member-read"
+                bound = {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}
+                organization = parameters.get("Accounts") == "ORGANIZATION"
+                assert statement.get("Condition") == (bound if organization else None)
     # no other role reaches beyond its account, whatever the parameters
     for owner, statement, _ in statements(template):
         if owner != "SweepWorkerRole":
