@@ -10,6 +10,7 @@ input members (cluster, service, capacityProviderStrategy[capacityProvider, weig
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from modeshift.domain.changes import (
     CLUSTER_WORKLOAD,
     Change,
+    ChangeOutcome,
     MalformedChangeEvent,
     OpenVerdict,
     change_from_cloudtrail,
@@ -29,6 +31,7 @@ from modeshift.domain.changes import (
 from modeshift.domain.models import Goal, LaunchMode, Pattern, WorkloadVerdict, WorkloadVerdictKind
 from modeshift.domain.options import PolicyOptions, Thresholds
 from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
+from modeshift.domain.weekly import build_weekly, render_html, render_json
 from tests.events import load_event
 
 T0 = datetime(2026, 11, 9, 6, 0, tzinfo=UTC)
@@ -389,3 +392,60 @@ def test_track_record_has_no_ratio_when_nothing_advised_was_measured() -> None:
     record = track_record(track_changes([before, after]))
 
     assert (record.ratio, record.pending_count, record.measured_count) == (None, 1, 0)
+
+
+# --------------------------------------------------------------------------- the weekly report
+
+
+def _measured_week() -> tuple[AnalysisReport, list[ChangeOutcome]]:
+    before = doc(T0, web_on_ec2(146.0), verdict("api", LaunchMode.EC2, 100.0))
+    after = doc(T0 + 2 * WEEK, verdict("web", LaunchMode.FARGATE, 58.4), verdict("api", LaunchMode.FARGATE, 160.0))
+    recorded = change_from_cloudtrail(load_event("cloudtrail_ecs_update_service_capacity_provider"))
+    assert recorded is not None
+    outcomes = track_changes([before, after], [recorded.model_copy(update={"changed_at": T0 + WEEK})])
+    return after, list(outcomes)
+
+
+def test_weekly_json_lists_each_change_and_the_track_record_when_changes_were_measured() -> None:
+    current, outcomes = _measured_week()
+
+    data = json.loads(render_json(build_weekly(current, None, outcomes)))
+
+    web = next(c for c in data["changes"] if c["workload"] == "service:web")
+    assert {k: web[k] for k in ("cluster", "from_mode", "to_mode", "source", "promised_monthly_savings_usd")} == {
+        "cluster": "shop-ec2",
+        "from_mode": "EC2",
+        "to_mode": "FARGATE",
+        "source": "cloudtrail",
+        "promised_monthly_savings_usd": 110.0,
+    }
+    assert web["realised_monthly_savings_usd"] == pytest.approx(87.6)
+    assert web["changed_at"].startswith("2026-11-16")
+    assert web["confidence"] == 0.5 and web["arithmetic"]
+    api = next(c for c in data["changes"] if c["workload"] == "service:api")
+    assert (api["source"], api["promised_monthly_savings_usd"], api["realised_monthly_savings_usd"]) == (
+        "analysis_diff",
+        None,
+        None,
+    )  # seen only by the diff: dated at the analysis that showed it, so not measurable yet
+    assert data["track_record"]["promised_usd"] == 110.0
+    assert data["track_record"]["ratio"] == pytest.approx(0.8)
+
+
+def test_weekly_page_shows_promised_against_realised_and_the_ratio_when_changes_were_measured() -> None:
+    current, outcomes = _measured_week()
+
+    page = render_html(build_weekly(current, None, outcomes))
+
+    section = page[page.index("Changes and what they saved") :]
+    assert "$110.00" in section and "$87.60" in section
+    assert "track record 80% (realised ÷ promised)" in section
+    assert "not advised" in section and "too recent to measure" in section
+    assert "by arn:aws:sts::123456789012:assumed-role/PlatformAdmin/alice" in section
+
+
+def test_weekly_page_says_no_change_was_seen_when_there_are_none() -> None:
+    page = render_html(build_weekly(doc(T0, web_on_ec2())))
+
+    assert "No mode switch, resize or scale-in seen yet" in page
+    assert json.loads(render_json(build_weekly(doc(T0, web_on_ec2()))))["changes"] == []

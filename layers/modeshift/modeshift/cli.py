@@ -27,6 +27,7 @@ from botocore.exceptions import (
 from pydantic import ValidationError
 
 from modeshift import __version__
+from modeshift.domain.changes import ChangeOutcome, track_changes
 from modeshift.domain.models import ClusterError, Goal, WorkloadVerdict
 from modeshift.domain.report import (
     AnalysisReport,
@@ -229,7 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     report = sub.add_parser("report", help="render the weekly report page from `analyze --output json` files")
-    report.add_argument("input", metavar="INPUT.json", help="this week's `modeshift analyze --output json` document")
+    report.add_argument(
+        "input",
+        metavar="INPUT.json",
+        nargs="+",
+        help="this week's `modeshift analyze --output json` document; give earlier ones too (any order, the newest "
+        "is this week) to list the mode switches, resizes and scale-ins between them and what each saved",
+    )
     report.add_argument("--previous", metavar="PREV.json", help="last week's document, for the week-over-week trend")
     report.add_argument(
         "--output-dir",
@@ -339,9 +346,14 @@ def _read_analysis(path: str) -> AnalysisReport:
         ) from exc
 
 
-def write_weekly_report(current: AnalysisReport, previous: AnalysisReport | None, out_dir: Path) -> tuple[Path, Path]:
+def write_weekly_report(
+    current: AnalysisReport,
+    previous: AnalysisReport | None,
+    out_dir: Path,
+    changes: Sequence[ChangeOutcome] = (),
+) -> tuple[Path, Path]:
     """Write modeshift-report.html and modeshift-report.json into out_dir; return both paths."""
-    weekly = build_weekly(current, previous)
+    weekly = build_weekly(current, previous, changes)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "modeshift-report.html"
     json_path = out_dir / "modeshift-report.json"
@@ -353,13 +365,18 @@ def write_weekly_report(current: AnalysisReport, previous: AnalysisReport | None
 def run_report(args: argparse.Namespace) -> int:
     """`modeshift report`: local files in, the weekly page and its JSON out; a bad input file is exit 2."""
     try:
-        current = _read_analysis(args.input)
+        documents = sorted((_read_analysis(path) for path in args.input), key=lambda d: d.generated_at)
         previous = _read_analysis(args.previous) if args.previous else None
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    current = documents[-1]
+    if previous is None and len(documents) > 1:
+        previous = documents[-2]  # the trend compares this week with the document before it
+    history = documents if previous is None or previous in documents else [previous, *documents]
+    changes = track_changes(history) if len(history) > 1 else ()
     try:
-        paths = write_weekly_report(current, previous, Path(args.output_dir))
+        paths = write_weekly_report(current, previous, Path(args.output_dir), changes)
     except OSError as exc:
         print(f"modeshift report: cannot write to {args.output_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
