@@ -6,15 +6,17 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.config import Config
 
 from modeshift.adapters.aws_errors import translated
-from modeshift.adapters.sns_publisher import ALL_AUDIENCES
+from modeshift.adapters.change_store import DynamoDbChangeStore
+from modeshift.adapters.sns_publisher import ALL_AUDIENCES, SnsPublisher
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
+from modeshift.domain.changes import Change, ChangeOutcome, newly_regressed, track_changes
 from modeshift.domain.notifications import severity_for
 from modeshift.domain.render import (
     AUDIENCE_ATTRIBUTE,
@@ -27,11 +29,14 @@ from modeshift.domain.render import (
 from modeshift.domain.report import AnalysisReport, Totals
 from modeshift.domain.weekly import WeeklyReport, build_weekly, render_html, render_json
 from modeshift.errors import ConfigurationError, ModeshiftError
+from modeshift.publish import publish_regressions
 from modeshift.service import analyze
 
 logger = logging.getLogger(__name__)
 
 LATEST_KEY = "reports/latest.json"
+HISTORY_PREFIX = "reports/analyses/"
+HISTORY_WEEKS = 8  # how far back a change is measured from (the recorded changes are read as far)
 PUT_ATTEMPTS = 3
 PUT_BACKOFF_SECONDS = 0.5  # doubled after each failed attempt
 TOP_ACTIONS = 5
@@ -70,20 +75,66 @@ def _signer(clients: AwsClients) -> Any:
     return clients.session.client("s3", region_name=clients.region, config=Config(signature_version="s3v4"))
 
 
-def read_previous(s3: Any, bucket: str) -> AnalysisReport | None:
-    """Last week's analysis document, or None on the first week (or when it is unreadable)."""
+def read_previous(s3: Any, bucket: str, key: str = LATEST_KEY) -> AnalysisReport | None:
+    """Last week's analysis document (or the one at `key`), or None on the first week (or when unreadable)."""
     try:
         with translated("GetObject", "s3:GetObject", connection_errors=True):
-            body = s3.get_object(Bucket=bucket, Key=LATEST_KEY)["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ModeshiftError as exc:
-        if "NoSuchKey" not in str(exc) and "Not Found" not in str(exc):
-            logger.warning("previous week unreadable, treated as first week: %s", exc)
+        # without s3:ListBucket a missing key answers AccessDenied, not NoSuchKey: a week with no document
+        if not any(code in str(exc) for code in ("NoSuchKey", "Not Found", "AccessDenied")):
+            logger.warning("%s unreadable, treated as missing: %s", key, exc)
         return None
     try:
         return AnalysisReport.model_validate_json(body)
     except ValueError as exc:
-        logger.warning("previous week's document is invalid, treated as first week: %s", exc)
+        logger.warning("%s is not a valid analysis document, treated as missing: %s", key, exc)
         return None
+
+
+def history_key(at: datetime) -> str:
+    """Where the analysis of `at`'s ISO week is kept: one per week (a later run that week replaces it)."""
+    year, week, _ = at.isocalendar()
+    return f"{HISTORY_PREFIX}{year}-W{week:02d}.json"
+
+
+def read_history(s3: Any, bucket: str, now: datetime) -> list[AnalysisReport]:
+    """The analyses of the HISTORY_WEEKS weeks before this one that exist, oldest first (by key: no listing)."""
+    found = (read_previous(s3, bucket, history_key(now - timedelta(weeks=n))) for n in range(HISTORY_WEEKS, 0, -1))
+    return [doc for doc in found if doc is not None]
+
+
+def _recorded_changes(settings: Settings, clients: AwsClients, report: AnalysisReport, now: datetime) -> list[Change]:
+    """What record_changes stored for the report's clusters; none (and a warning) when the table cannot be read:
+    the analysis diff still finds the changes, without their caller."""
+    if not settings.table_name:
+        return []
+    store = DynamoDbChangeStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
+    try:
+        return store.changes(sorted({w.cluster for w in report.workloads}), since=now - timedelta(weeks=HISTORY_WEEKS))
+    except ModeshiftError as exc:
+        logger.warning("recorded changes unreadable, using the analysis diff alone: %s", exc)
+        return []
+
+
+def measure_changes(
+    settings: Settings,
+    clients: AwsClients,
+    s3: Any,
+    bucket: str,
+    report: AnalysisReport,
+    previous: AnalysisReport | None,
+) -> tuple[list[ChangeOutcome], list[ChangeOutcome]]:
+    """Every change of the last HISTORY_WEEKS weeks measured, and the regressions this week is the first to see."""
+    now = report.generated_at
+    history = {d.generated_at: d for d in [*read_history(s3, bucket, now), previous] if d}
+    history.pop(report.generated_at, None)
+    earlier = sorted(history.values(), key=lambda d: d.generated_at)
+    recorded = _recorded_changes(settings, clients, report, now)
+    policy = settings.policy_options()
+    outcomes = list(track_changes([*earlier, report], recorded, policy=policy))
+    before = track_changes(earlier, recorded, policy=policy) if earlier else ()
+    return outcomes, newly_regressed(outcomes, before)
 
 
 def summary_text(
@@ -177,7 +228,8 @@ def run_weekly_report(
     report = analyze(settings, clients, now)
     s3 = clients.client("s3")
     previous = read_previous(s3, bucket)
-    weekly = build_weekly(report, previous)
+    changes, regressions = measure_changes(settings, clients, s3, bucket, report, previous)
+    weekly = build_weekly(report, previous, changes)
     html_key, json_key = report_keys(now)
     link: str | None = None
     missing: str | None = None
@@ -196,8 +248,16 @@ def run_weekly_report(
         try:
             # the new baseline only once this week's page exists, so a failed week is compared again next time
             _put(s3, bucket, LATEST_KEY, report.model_dump_json(), "application/json", sleep)
+            _put(s3, bucket, history_key(now), report.model_dump_json(), "application/json", sleep)
         except ModeshiftError as exc:
             logger.warning("baseline for next week not written: %s", exc)
+    # before the summary: a failed publish raises and the whole run is retried, the summary with it
+    regressed = publish_regressions(
+        regressions,
+        report,
+        SnsPublisher(clients.client("sns"), settings.topic_arn, (Audience(a) for a in settings.notify_audiences)),
+        digest_threshold=settings.digest_threshold,
+    )
     severity = severity_for(weekly.totals.monthly_savings_usd).value
     subject = f"modeshift weekly: save {weekly.totals.monthly_savings_usd:,.0f} USD/month"[:99]
     sns = clients.client("sns")
@@ -218,6 +278,8 @@ def run_weekly_report(
         "html_key": html_key if link else None,
         "json_key": json_key if link else None,
         "first_week": weekly.trend.first_week,
+        "change_count": len(changes),
+        "regression_messages": regressed,
         "monthly_savings_usd": weekly.totals.monthly_savings_usd,
         "message_ids": message_ids,
         "missing_reason": missing,

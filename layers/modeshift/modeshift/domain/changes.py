@@ -22,6 +22,7 @@ Rules (amounts USD; times timezone-aware):
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from modeshift.domain.models import HOURS_PER_MONTH, LaunchMode, Pattern, WorkloadVerdict, WorkloadVerdictKind
+from modeshift.domain.notifications import SUBJECT_MAX_CHARS, Notification, fit_to_size, severity_for
 from modeshift.domain.options import PolicyOptions, Thresholds
 from modeshift.domain.report import AnalysisReport
 
@@ -576,3 +578,63 @@ def track_record(outcomes: Sequence[ChangeOutcome]) -> TrackRecord:
         measured_count=sum(1 for o in outcomes if o.realised_monthly_savings_usd is not None),
         pending_count=sum(1 for o in outcomes if o.realised_monthly_savings_usd is None),
     )
+
+
+# --------------------------------------------------------------------------- the regression message
+
+CHANGE_REGRESSED = "change_regressed"
+
+
+def _key(outcome: ChangeOutcome) -> tuple[str, str, datetime]:
+    return (outcome.cluster, outcome.workload, outcome.changed_at)
+
+
+def newly_regressed(outcomes: Sequence[ChangeOutcome], earlier: Sequence[ChangeOutcome]) -> list[ChangeOutcome]:
+    """Regressions not already found by the run before (measured without this week's analysis): each
+    regression is announced once, in the first week that measures it, with no state to keep."""
+    seen = {_key(o) for o in earlier if o.regressed}
+    return [o for o in outcomes if o.regressed and _key(o) not in seen]
+
+
+def regression_notification(outcome: ChangeOutcome, *, region: str, generated_at: datetime) -> Notification:
+    """The `change_regressed` message: a change that costs more than before, with its arithmetic."""
+    extra = -(outcome.realised_monthly_savings_usd or 0.0)
+    moved = f"{outcome.from_mode or '?'} → {outcome.to_mode or '?'}"
+    title = f"modeshift: {outcome.cluster}/{outcome.workload} costs ${extra:,.2f}/mo more since {moved}"
+    lines = [
+        title.removeprefix("modeshift: "),
+        "",
+        f"Cluster: {outcome.cluster}",
+        f"Workload: {outcome.workload}",
+        f"Changed: {outcome.changed_at:%Y-%m-%d %H:%M} UTC ({moved}"
+        + (f", by {outcome.principal})" if outcome.principal else ")"),
+        "Promised: "
+        + (
+            f"${outcome.promised_monthly_savings_usd:,.2f}/month"
+            if outcome.promised_monthly_savings_usd is not None
+            else "nothing (modeshift had not advised it)"
+        ),
+        f"Realised: -${extra:,.2f}/month (confidence {outcome.confidence or 0:.2f})",
+        "",
+        "Arithmetic:",
+        *(f"- {line}" for line in outcome.arithmetic),
+        "",
+        "Check for bursts that grew, a Spot fallback to on-demand, or a task size too small (more tasks); "
+        "`modeshift analyze` says where the workload is cheapest now.",
+    ]
+    raw = f"{outcome.cluster}|{outcome.workload}|{outcome.changed_at.isoformat()}|{CHANGE_REGRESSED}"
+    notification = Notification(
+        notification_id=hashlib.sha256(raw.encode()).hexdigest()[:32],
+        type=CHANGE_REGRESSED,
+        scope="workload",
+        severity=severity_for(extra),
+        cluster=outcome.cluster,
+        subject=outcome.workload,
+        region=region,
+        generated_at=generated_at,
+        monthly_savings_usd=outcome.realised_monthly_savings_usd or 0.0,
+        title=title[:SUBJECT_MAX_CHARS],
+        text="\n".join(lines),
+        verdict=outcome.model_dump(mode="json"),
+    )
+    return fit_to_size(notification)
