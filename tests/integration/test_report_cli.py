@@ -87,7 +87,7 @@ def test_demo_writes_the_weekly_page_on_stderr_and_keeps_stdout_the_document(
 ) -> None:
     # The real demo takes ~30 s and is covered by test_cli_analyze; here its analysis is the fixture document.
     analysis = AnalysisReport.model_validate_json(FIXTURE.read_text())
-    monkeypatch.setattr(cli, "run_demo", lambda progress: analysis)
+    monkeypatch.setattr(cli, "run_demo", lambda progress: (analysis, ()))
 
     code = main(["demo", "--output", "json", "--quiet", "--report-dir", str(tmp_path / "weekly")])
 

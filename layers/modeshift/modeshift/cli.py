@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sdk_debug_log(sys.stderr if args.debug else None):
         try:
             if args.command == "demo":
-                report = run_demo(progress)
+                report, demo_changes = run_demo(progress)
                 # the analysis already applied the default floor (the demo ignores MODESHIFT_* settings)
                 floor = report.totals.confidence_floor if args.confidence_floor is None else args.confidence_floor
                 analysis = Analysis(report=report, shown=select(report, _criteria(args), {}, floor))
@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _emit(analysis.shown, args, sys.stdout)
     if args.command == "demo":
         try:
-            html_path, _ = write_weekly_report(analysis.shown, None, Path(args.report_dir))
+            html_path, _ = write_weekly_report(analysis.shown, None, Path(args.report_dir), demo_changes)
         except OSError as exc:
             print(f"modeshift: cannot write the weekly report: {exc}", file=sys.stderr)
             return EXIT_FAILURE
@@ -459,8 +459,10 @@ def _criteria(args: argparse.Namespace) -> Criteria:
     )
 
 
-def run_demo(progress: _Progress) -> AnalysisReport:
-    """Start a local AWS, seed the demo fleet, and run the very same analyze path against it."""
+def run_demo(progress: _Progress) -> tuple[AnalysisReport, tuple[ChangeOutcome, ...]]:
+    """Start a local AWS, seed the demo fleet, and run the very same analyze path against it; with the
+    demo's one change (a service moved to Fargate halfway) measured from the analysis before it."""
+    from modeshift.demo import change
     from modeshift.demo.fleet import seed_demo_fleet
     from modeshift.demo.local_aws import LocalAws, require_demo_extra
 
@@ -470,9 +472,14 @@ def run_demo(progress: _Progress) -> AnalysisReport:
     with LocalAws() as local, _demo_environment(local.endpoint_url):
         import boto3
 
-        seed_demo_fleet(boto3.session.Session(region_name=DEMO_REGION), DEMO_REGION, now, progress=progress)
+        session = boto3.session.Session(region_name=DEMO_REGION)
+        seed_demo_fleet(session, DEMO_REGION, now, progress=progress)
+        progress("analysing the week before the demo's change, then making it")
+        before = change.analyse_before(session, DEMO_REGION, now)
+        moved = change.move_to_fargate(session, DEMO_REGION, now)
         args = build_parser().parse_args(["analyze", "--region", DEMO_REGION])
-        return run_analyze(args, progress).report
+        report = run_analyze(args, progress).report
+        return report, track_changes([before, report], [moved])
 
 
 @contextlib.contextmanager
