@@ -274,3 +274,5 @@ def test_weekly_report_measures_a_recorded_switch_and_announces_its_regression_o
     body = json.loads(message["Message"])
     assert body["type"] == "change_regressed" and body["subject"] == "service:web"
     assert "costs $" in body["title"]
+    summaries = [json.loads(m["Message"]) for m in _messages(aws)]
+    assert any(s["track_record"]["measured_count"] == 1 for s in summaries)

@@ -25,13 +25,16 @@ from modeshift.domain.changes import (
     change_from_cloudtrail,
     diff_analyses,
     measure,
+    newly_regressed,
     track_changes,
     track_record,
 )
 from modeshift.domain.models import Goal, LaunchMode, Pattern, WorkloadVerdict, WorkloadVerdictKind
+from modeshift.domain.notifications import Notification
 from modeshift.domain.options import PolicyOptions, Thresholds
 from modeshift.domain.report import AnalysisReport, PricingInfo, build_report
 from modeshift.domain.weekly import build_weekly, render_html, render_json
+from modeshift.publish import publish_regressions
 from tests.events import load_event
 
 T0 = datetime(2026, 11, 9, 6, 0, tzinfo=UTC)
@@ -449,3 +452,66 @@ def test_weekly_page_says_no_change_was_seen_when_there_are_none() -> None:
 
     assert "No mode switch, resize or scale-in seen yet" in page
     assert json.loads(render_json(build_weekly(doc(T0, web_on_ec2()))))["changes"] == []
+
+
+# --------------------------------------------------------------------------- the regression message
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def publish(self, message: Notification) -> str:
+        self.sent.append(message)
+        return str(len(self.sent))
+
+
+def _regressed_weeks(*names: str) -> tuple[list[AnalysisReport], list[ChangeOutcome]]:
+    """Each named service moved EC2 → Fargate between the first two weeks and costs 60 % more since."""
+    weeks = [
+        doc(T0, *(verdict(n, LaunchMode.EC2, 100.0) for n in names)),
+        doc(T0 + WEEK, *(verdict(n, LaunchMode.FARGATE, 160.0) for n in names)),
+        doc(T0 + 2 * WEEK, *(verdict(n, LaunchMode.FARGATE, 160.0) for n in names)),
+    ]
+    return weeks, list(track_changes(weeks))
+
+
+def test_newly_regressed_announces_a_regression_only_in_the_first_week_that_measures_it() -> None:
+    weeks, outcomes = _regressed_weeks("api")
+    later = doc(T0 + 3 * WEEK, verdict("api", LaunchMode.FARGATE, 160.0))
+
+    assert [o.workload for o in newly_regressed(outcomes, track_changes(weeks[:2]))] == ["service:api"]
+    assert newly_regressed(track_changes([*weeks, later]), outcomes) == []
+
+
+def test_regression_message_says_what_it_costs_more_with_its_arithmetic() -> None:
+    _, (outcome,) = _regressed_weeks("api")
+    publisher = _Publisher()
+
+    assert publish_regressions([outcome], doc(T0 + 2 * WEEK, verdict("api", LaunchMode.FARGATE, 160.0)), publisher) == 1
+
+    (message,) = publisher.sent
+    assert (message.type, message.subject, message.monthly_savings_usd) == ("change_regressed", "service:api", -60.0)
+    assert "costs $60.00/mo more since EC2 → FARGATE" in message.title
+    assert "Promised: nothing (modeshift had not advised it)" in message.text
+    assert message.verdict["realised_monthly_savings_usd"] == -60.0
+
+
+def test_regression_message_is_not_sent_when_the_workload_is_snoozed() -> None:
+    _, (outcome,) = _regressed_weeks("api")
+    snoozed = verdict("api", LaunchMode.FARGATE, 160.0)
+    snoozed = snoozed.model_copy(update={"evidence": {**snoozed.evidence, "snoozed_until": "2030-01-01"}})
+    publisher = _Publisher()
+
+    assert publish_regressions([outcome], doc(T0 + 2 * WEEK, snoozed), publisher) == 0
+    assert publisher.sent == []
+
+
+def test_regressions_go_out_as_one_digest_when_more_than_the_threshold_are_due() -> None:
+    names = ("a", "b", "c")
+    weeks, outcomes = _regressed_weeks(*names)
+    publisher = _Publisher()
+
+    assert publish_regressions(outcomes, weeks[-1], publisher, digest_threshold=2) == 1
+    (digest,) = publisher.sent
+    assert digest.type == "digest" and digest.verdict["count"] == 3

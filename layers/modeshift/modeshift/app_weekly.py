@@ -154,6 +154,15 @@ def summary_text(
             f"confidence below {analysis_totals.confidence_floor:.2f} (not in the saving above)"
         )
     lines.append(f"Actions: {t.action_count}; failed clusters: {t.failed_cluster_count}")
+    record = weekly.track_record
+    if weekly.changes and record is not None:
+        line = f"Changes: {len(weekly.changes)} seen, {record.measured_count} measured"
+        if record.ratio is not None:
+            line += (
+                f"; advised ones realised {record.realised_usd:,.2f} of {record.promised_usd:,.2f} USD/month "
+                f"promised ({record.ratio:.0%})"
+            )
+        lines.append(line)
     if weekly.no_data:
         lines.append("No data this week.")
     actions = weekly.top_actions[:TOP_ACTIONS]
@@ -195,6 +204,8 @@ def summary_body(
                 "totals": weekly.totals.model_dump(mode="json"),
                 **unconfirmed,
                 "top_actions": [a.model_dump(mode="json") for a in weekly.top_actions[:TOP_ACTIONS]],
+                # additive: modeshift's own track record over the changes measured
+                "track_record": None if weekly.track_record is None else weekly.track_record.model_dump(mode="json"),
                 "report_url": link,
                 "report_missing": missing_reason,
             }
