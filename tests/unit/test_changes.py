@@ -515,3 +515,23 @@ def test_regressions_go_out_as_one_digest_when_more_than_the_threshold_are_due()
     assert publish_regressions(outcomes, weeks[-1], publisher, digest_threshold=2) == 1
     (digest,) = publisher.sent
     assert digest.type == "digest" and digest.verdict["count"] == 3
+
+
+def test_track_changes_measures_each_of_two_switches_only_up_to_the_next_when_a_workload_moved_twice() -> None:
+    weeks = [
+        doc(T0, web_on_ec2(146.0)),
+        doc(T0 + WEEK, verdict("web", LaunchMode.FARGATE, 58.4)),
+        doc(T0 + 2 * WEEK, verdict("web", LaunchMode.FARGATE, 58.4)),
+        doc(T0 + 3 * WEEK, verdict("web", LaunchMode.FARGATE_SPOT, 14.6)),
+        doc(T0 + 4 * WEEK, verdict("web", LaunchMode.FARGATE_SPOT, 14.6)),
+    ]
+
+    first, second = track_changes(weeks)
+
+    # the move to Fargate is measured with week 3, before the move to Spot: $0.10 − $0.04 per task-hour
+    assert (first.to_mode, first.realised_monthly_savings_usd) == ("FARGATE", pytest.approx(87.6))
+    assert (second.from_mode, second.to_mode, second.realised_monthly_savings_usd) == (
+        "FARGATE",
+        "FARGATE_SPOT",
+        pytest.approx(43.8),
+    )

@@ -385,9 +385,11 @@ def measure(
     documents: Sequence[AnalysisReport],
     thresholds: Thresholds,
     policy: PolicyOptions,
+    until: datetime | None = None,
 ) -> ChangeOutcome:
-    """Promised against realised for one change, from the analyses on each side of it (any order)."""
-    docs = _ordered(documents)
+    """Promised against realised for one change, from the analyses on each side of it (any order); `until`,
+    the workload's next change, bounds the after side so a later change is not credited to this one."""
+    docs = [d for d in _ordered(documents) if until is None or d.generated_at < until]
     before_doc = next(
         (
             d
@@ -547,7 +549,16 @@ def track_changes(
         window = next((d.generated_at for d in docs if d.generated_at >= change.changed_at), None)
         latest[(change.cluster, change.workload, window)] = change
     candidates = list(latest.values()) + [d for d in diffs if (d.cluster, d.workload, d.changed_at) not in covered]
-    outcomes = [o for o in (measure(c, docs, thresholds, policy) for c in candidates) if o.kinds]
+    candidates.sort(key=lambda c: (c.cluster, c.workload, c.changed_at))
+    following: list[datetime | None] = []
+    for change, nxt in zip(candidates, [*candidates[1:], None], strict=True):
+        same = nxt is not None and (nxt.cluster, nxt.workload) == (change.cluster, change.workload)
+        following.append(nxt.changed_at if same and nxt is not None else None)
+    outcomes = [
+        o
+        for o in (measure(c, docs, thresholds, policy, until) for c, until in zip(candidates, following, strict=True))
+        if o.kinds
+    ]
     return tuple(sorted(outcomes, key=lambda o: (o.changed_at, o.cluster, o.workload)))
 
 
