@@ -303,8 +303,12 @@ def _ordered(documents: Iterable[AnalysisReport]) -> list[AnalysisReport]:
     return sorted(documents, key=lambda d: d.generated_at)
 
 
-def _find(doc: AnalysisReport, cluster: str, workload: str) -> WorkloadVerdict | None:
-    return next((w for w in doc.workloads if w.cluster == cluster and w.workload == workload), None)
+Index = dict[int, dict[tuple[str, str], WorkloadVerdict]]
+
+
+def index_workloads(documents: Iterable[AnalysisReport]) -> Index:
+    """Each document's workloads by (cluster, workload), keyed by the document's id: one pass, then lookups."""
+    return {id(d): {(w.cluster, w.workload): w for w in d.workloads} for d in documents}
 
 
 def _features(w: WorkloadVerdict) -> dict[str, Any]:
@@ -386,28 +390,27 @@ def measure(
     thresholds: Thresholds,
     policy: PolicyOptions,
     until: datetime | None = None,
+    index: Index | None = None,
 ) -> ChangeOutcome:
     """Promised against realised for one change, from the analyses on each side of it (any order); `until`,
     the workload's next change, bounds the after side so a later change is not credited to this one."""
     docs = [d for d in _ordered(documents) if until is None or d.generated_at < until]
+    index = index if index is not None else index_workloads(docs)
+    key = (change.cluster, change.workload)
+
+    def find(doc: AnalysisReport) -> WorkloadVerdict | None:
+        return index[id(doc)].get(key)
+
     before_doc = next(
-        (
-            d
-            for d in reversed(docs)
-            if d.generated_at < change.changed_at and _find(d, change.cluster, change.workload) is not None
-        ),
+        (d for d in reversed(docs) if d.generated_at < change.changed_at and find(d) is not None),
         None,
     )
     after_doc = next(
-        (
-            d
-            for d in reversed(docs)
-            if d.generated_at >= change.changed_at and _find(d, change.cluster, change.workload) is not None
-        ),
+        (d for d in reversed(docs) if d.generated_at >= change.changed_at and find(d) is not None),
         None,
     )
-    before = None if before_doc is None else _find(before_doc, change.cluster, change.workload)
-    after = None if after_doc is None else _find(after_doc, change.cluster, change.workload)
+    before = None if before_doc is None else find(before_doc)
+    after = None if after_doc is None else find(after_doc)
     open_verdict = change.open_verdict or (None if before is None else open_verdict_of(before))
     change = change.model_copy(update={"open_verdict": open_verdict})
     change = change.model_copy(update={"kinds": _observed(change, before, after)})
@@ -534,6 +537,7 @@ def track_changes(
     policy = policy or PolicyOptions()
     thresholds = thresholds or policy.thresholds
     docs = _ordered(documents)
+    index = index_workloads(docs)
     diffs = [c for prev, cur in pairwise(docs) for c in diff_analyses(prev, cur)]
     recorded_changes = expand_cluster_changes(recorded, diffs)
     covered: set[tuple[str, str, datetime]] = set()
@@ -556,7 +560,9 @@ def track_changes(
         following.append(nxt.changed_at if same and nxt is not None else None)
     outcomes = [
         o
-        for o in (measure(c, docs, thresholds, policy, until) for c, until in zip(candidates, following, strict=True))
+        for o in (
+            measure(c, docs, thresholds, policy, until, index) for c, until in zip(candidates, following, strict=True)
+        )
         if o.kinds
     ]
     return tuple(sorted(outcomes, key=lambda o: (o.changed_at, o.cluster, o.workload)))
