@@ -535,3 +535,8 @@ def test_track_changes_measures_each_of_two_switches_only_up_to_the_next_when_a_
         "FARGATE_SPOT",
         pytest.approx(43.8),
     )
+
+
+def test_track_changes_finds_nothing_when_no_workload_changed() -> None:
+    assert track_changes([doc(T0, web_on_ec2()), doc(T0 + WEEK, web_on_ec2())]) == ()
+    assert track_changes([doc(T0, web_on_ec2())]) == ()

@@ -554,14 +554,15 @@ def track_changes(
         latest[(change.cluster, change.workload, window)] = change
     candidates = list(latest.values()) + [d for d in diffs if (d.cluster, d.workload, d.changed_at) not in covered]
     candidates.sort(key=lambda c: (c.cluster, c.workload, c.changed_at))
-    following: list[datetime | None] = []
-    for change, nxt in zip(candidates, [*candidates[1:], None], strict=True):
-        same = nxt is not None and (nxt.cluster, nxt.workload) == (change.cluster, change.workload)
-        following.append(nxt.changed_at if same and nxt is not None else None)
+    following: list[datetime | None] = [
+        nxt.changed_at if (nxt.cluster, nxt.workload) == (change.cluster, change.workload) else None
+        for change, nxt in pairwise(candidates)
+    ]
+    following.append(None)  # the last change (if any) runs to the newest analysis
     outcomes = [
         o
         for o in (
-            measure(c, docs, thresholds, policy, until, index) for c, until in zip(candidates, following, strict=True)
+            measure(c, docs, thresholds, policy, until, index) for c, until in zip(candidates, following, strict=False)
         )
         if o.kinds
     ]
