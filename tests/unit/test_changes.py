@@ -540,3 +540,21 @@ def test_track_changes_measures_each_of_two_switches_only_up_to_the_next_when_a_
 def test_track_changes_finds_nothing_when_no_workload_changed() -> None:
     assert track_changes([doc(T0, web_on_ec2()), doc(T0 + WEEK, web_on_ec2())]) == ()
     assert track_changes([doc(T0, web_on_ec2())]) == ()
+
+
+def test_track_changes_drops_a_created_service_when_no_analysis_saw_it_before() -> None:
+    event = load_event("cloudtrail_ecs_update_service_capacity_provider")
+    event["detail"]["eventName"] = "CreateService"
+    event["detail"]["requestParameters"] = {
+        "cluster": "shop-ec2",
+        "serviceName": "brand-new",
+        "taskDefinition": "brand-new:1",
+        "desiredCount": 2,
+        "launchType": "FARGATE",
+    }
+    created = change_from_cloudtrail(event)
+    assert created is not None and created.call == "CreateService"
+    created = created.model_copy(update={"changed_at": T0 + timedelta(days=1)})
+    weeks = [doc(T0, web_on_ec2()), doc(T0 + WEEK, web_on_ec2(), verdict("brand-new", LaunchMode.FARGATE, 40.0))]
+
+    assert track_changes(weeks, [created]) == ()

@@ -77,6 +77,8 @@ class Change(_Model):
     to_desired_count: int | None = None
     principal: str | None = None
     event_id: str | None = None
+    # the CloudTrail eventName (UpdateService, CreateService, PutClusterCapacityProviders); None for a diff
+    call: str | None = None
     open_verdict: OpenVerdict | None = None
 
 
@@ -187,6 +189,7 @@ def change_from_cloudtrail(event: Mapping[str, Any]) -> Change | None:
         "source": "cloudtrail",
         "principal": _principal(detail.get("userIdentity")),
         "event_id": detail.get("eventID") if isinstance(detail.get("eventID"), str) else None,
+        "call": name,
     }
     if name == "PutClusterCapacityProviders":
         mode = mode_of_strategy(request.get("defaultCapacityProviderStrategy"))
@@ -430,6 +433,9 @@ def measure(
     }
     min_after = timedelta(hours=thresholds.min_span_hours)
     if before is None or before_doc is None:
+        if change.call == "CreateService":
+            # a service no analysis saw before: new, not switched (kinds emptied, so track_changes drops it)
+            return ChangeOutcome(**{**outcome, "kinds": ()}, not_measured="a new service: nothing to compare")
         return ChangeOutcome(**outcome, not_measured="no analysis from before the change")
     if after is None or after_doc is None or after_doc.generated_at - change.changed_at < min_after:
         seen = (
