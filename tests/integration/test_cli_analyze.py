@@ -864,9 +864,10 @@ def test_demo_shows_every_verdict_kind_and_stops_its_server_when_run_with_json_o
             ports.append(self.port)
 
     monkeypatch.setattr(local_aws, "LocalAws", RecordingLocalAws)
-    run = run_cli(capsys, "demo", "--output", "json")
+    run = run_cli(capsys, "demo", "--output", "json", "--report-dir", str(tmp_path / "weekly"))
     assert run.code == 0, run.stderr
     doc = run.document
+    _assert_demo_page_measures_its_move_to_fargate(tmp_path / "weekly")
     assert {w["verdict"] for w in doc["workloads"]} >= {
         "keep",
         "move_to_fargate",
@@ -883,6 +884,19 @@ def test_demo_shows_every_verdict_kind_and_stops_its_server_when_run_with_json_o
     _assert_demo_keeps_gpu_workload_on_ec2_although_fargate_costs_less(doc)
     assert len(ports) == 1, "the demo should start exactly one local AWS"
     assert _refuses_connections(ports[0])
+
+
+def _assert_demo_page_measures_its_move_to_fargate(report_dir: Path) -> None:
+    """The demo's one change (catalog, EC2 → Fargate halfway) is on the weekly page, promised against realised."""
+    weekly = json.loads((report_dir / "modeshift-report.json").read_text())
+    (change,) = weekly["changes"]
+    assert (change["cluster"], change["workload"]) == (demo_fleet.LEGACY_CLUSTER, f"service:{demo_fleet.CATALOG}")
+    assert (change["from_mode"], change["to_mode"], change["source"]) == ("EC2", "FARGATE", "cloudtrail")
+    assert change["promised_monthly_savings_usd"] > 0 and change["realised_monthly_savings_usd"] > 0
+    # the advice reshaped it too; the operator moved it as it was, so it realised less than promised
+    assert change["realised_monthly_savings_usd"] < change["promised_monthly_savings_usd"]
+    assert 0 < weekly["track_record"]["ratio"] < 1
+    assert "Changes and what they saved" in (report_dir / "modeshift-report.html").read_text()
 
 
 def _assert_demo_keeps_gpu_workload_on_ec2_although_fargate_costs_less(doc: dict[str, Any]) -> None:

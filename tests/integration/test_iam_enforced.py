@@ -68,6 +68,7 @@ from tests.fixtures.lambda_context import FakeLambdaContext
 from tests.integration import test_analyze_fleet as analyze_tests
 from tests.integration import test_ingest_task_events as ingest_tests
 from tests.integration import test_notify_slack as notify_tests
+from tests.integration import test_record_changes as record_tests
 from tests.integration import test_weekly_report as weekly_tests
 
 pytestmark = pytest.mark.integration
@@ -98,6 +99,7 @@ NOT_EXERCISED: dict[str, dict[str, str]] = {
     "NotifySlackRole": {**_RUNTIME, **_DESTINATION},
     "SweepWorkerRole": {**_RUNTIME, **_PRICES},
     "MergeSweepRole": dict(_RUNTIME),
+    "RecordChangesRole": {**_RUNTIME, **_DESTINATION},
 }
 
 
@@ -265,6 +267,21 @@ def _weekly_report_over_a_seeded_fleet_twice(
     assert first["status"] == second["status"] == "ok"
     assert (first["first_week"], second["first_week"]) == (True, False)
     assert first["monthly_savings_usd"] > 0
+
+
+def _record(test_name: str) -> Scenario:
+    def run(stack: ExitStack, available: dict[str, Any], enforcement: IamEnforcement, trim: Trim | None) -> None:
+        for name in ("aws_env", "table"):
+            available[name] = _enter(stack, getattr(record_tests, name), available)
+        refs = StackRefs(TEMPLATE, region=record_tests.REGION, physical={"ModeshiftTable": record_tests.TABLE})
+        principal = _principal(enforcement, "RecordChangesRole", refs, trim)
+        load = record_tests._load_handler
+        available["monkeypatch"].setattr(
+            record_tests, "_load_handler", lambda: _as_role(load(), enforcement, principal)
+        )
+        _run_test(record_tests, test_name, available)
+
+    return Scenario("RecordChangesRole", test_name, run)
 
 
 def _notify(test_name: str) -> Scenario:
@@ -499,6 +516,12 @@ def _sweeps(role: str) -> list[Scenario]:
 
 
 SCENARIOS: dict[str, list[Scenario]] = {
+    "RecordChangesRole": [
+        _record("test_record_changes_stores_the_switch_with_the_open_verdict_when_a_service_moves_to_fargate"),
+        _record("test_record_changes_writes_once_when_eventbridge_delivers_the_same_event_twice"),
+        _record("test_record_changes_rejects_a_malformed_event_alone_and_records_the_next_one"),
+        _record("test_record_changes_ignores_a_call_that_failed"),
+    ],
     "AnalyzeFleetRole": [
         _analyze("test_scheduled_events_publish_each_material_verdict_once_and_reruns_publish_nothing"),
         _analyze("test_alarm_event_analyses_only_its_cluster"),
@@ -757,6 +780,28 @@ def test_analyze_role_deletes_only_idempotency_records_when_leading_keys_are_enf
     assert enforced.run_as(principal, delete)("IDEMPOTENCY#analyze_fleet") is False
     for pk in ("VERDICT#prod", "LEDGER#prod", "OPEN#prod"):
         assert enforced.run_as(principal, delete)(pk) is True, pk
+
+
+def test_record_changes_role_writes_only_change_items_and_reads_only_verdicts_when_leading_keys_are_enforced(
+    enforced: IamEnforcement,
+) -> None:
+    refs = StackRefs(TEMPLATE, physical={"ModeshiftTable": "modeshift-iam"})
+    principal = enforced.principal("RecordChangesRole", role_policy_documents(TEMPLATE, "RecordChangesRole", refs))
+
+    def put(pk: str) -> bool:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        return _denied(lambda: client.put_item(TableName="modeshift-iam", Item=_key(pk)))
+
+    def get(pk: str) -> bool:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        return _denied(lambda: client.get_item(TableName="modeshift-iam", Key=_key(pk)))
+
+    assert enforced.run_as(principal, put)("CHANGE#prod") is False
+    assert enforced.run_as(principal, get)("VERDICT#prod") is False
+    for pk in ("VERDICT#prod", "LEDGER#prod", "OPEN#prod", "IDEMPOTENCY#x"):
+        assert enforced.run_as(principal, put)(pk) is True, pk
+    for pk in ("CHANGE#prod", "LEDGER#prod", "IDEMPOTENCY#x"):
+        assert enforced.run_as(principal, get)(pk) is True, pk
 
 
 ALARM = {

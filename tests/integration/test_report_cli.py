@@ -87,7 +87,7 @@ def test_demo_writes_the_weekly_page_on_stderr_and_keeps_stdout_the_document(
 ) -> None:
     # The real demo takes ~30 s and is covered by test_cli_analyze; here its analysis is the fixture document.
     analysis = AnalysisReport.model_validate_json(FIXTURE.read_text())
-    monkeypatch.setattr(cli, "run_demo", lambda progress: analysis)
+    monkeypatch.setattr(cli, "run_demo", lambda progress: (analysis, ()))
 
     code = main(["demo", "--output", "json", "--quiet", "--report-dir", str(tmp_path / "weekly")])
 
@@ -106,3 +106,54 @@ def test_write_weekly_report_creates_nested_directories_when_missing(tmp_path: P
 
     assert html_path.read_text().startswith("<!DOCTYPE html>")
     assert json.loads(json_path.read_text())["schema_version"] == "2.0"
+
+
+def _moved_to_fargate(document: dict, generated_at: str, cost_usd: float) -> dict:
+    """The fixture's week with service:web already moved from EC2 to Fargate (kept there, no saving left)."""
+    moved = json.loads(json.dumps(document))
+    moved["generated_at"] = generated_at
+    web = next(w for w in moved["workloads"] if w["workload"] == "service:web")
+    web.update(
+        current_mode="FARGATE",
+        recommended_mode="FARGATE",
+        verdict="keep",
+        current_monthly_cost_usd=cost_usd,
+        recommended_monthly_cost_usd=cost_usd,
+        monthly_savings_usd=0.0,
+    )
+    return moved
+
+
+def test_report_lists_the_switch_and_what_it_saved_when_given_analyses_from_before_and_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(FIXTURE.read_text())
+    web_before = next(w for w in document["workloads"] if w["workload"] == "service:web")
+    before = dict(document, generated_at="2026-11-16T03:00:00Z")
+    paths = []
+    for name, doc in (
+        ("c.json", _moved_to_fargate(document, "2026-11-30T03:00:00Z", 20.0)),
+        ("a.json", before),
+        ("b.json", _moved_to_fargate(document, "2026-11-23T03:00:00Z", 20.0)),
+    ):
+        (tmp_path / name).write_text(json.dumps(doc))
+        paths.append(str(tmp_path / name))
+    out = tmp_path / "out"
+
+    assert main(["report", *paths, "--output-dir", str(out)]) == EXIT_OK
+
+    weekly = json.loads((out / "modeshift-report.json").read_text())
+    (change,) = weekly["changes"]
+    assert (change["workload"], change["from_mode"], change["to_mode"], change["source"]) == (
+        "service:web",
+        "EC2",
+        "FARGATE",
+        "analysis_diff",
+    )
+    assert change["promised_monthly_savings_usd"] == web_before["monthly_savings_usd"]
+    avg = web_before["evidence"]["features"]["avg_tasks"]
+    expected = (web_before["current_monthly_cost_usd"] / (avg * 730) - 20.0 / (avg * 730)) * avg * 730
+    assert change["realised_monthly_savings_usd"] == pytest.approx(expected, abs=0.01)
+    assert weekly["track_record"]["ratio"] == pytest.approx(expected / web_before["monthly_savings_usd"], abs=0.01)
+    assert weekly["trend"]["previous_generated_at"].startswith("2026-11-23")
+    assert "Changes and what they saved" in (out / "modeshift-report.html").read_text()

@@ -20,6 +20,7 @@ from modeshift.app_sweep import LATEST_KEY, listing_errors_key, merged_key, part
 from modeshift.config import Settings, settings_from_env
 from modeshift.domain.models import Goal
 from modeshift.table import IDEMPOTENCY_PK_PREFIX, PK, SK, TTL_ATTRIBUTE, open_task_key
+from tests.events import load_event
 from tests.fixtures.cfn_yaml import CfnLoader
 from tests.fixtures.iam import StackRefs, decide, evaluate_conditions, role_actions, role_policy_documents, roles
 
@@ -1092,3 +1093,18 @@ def test_cli_policy_is_the_analysis_the_weekly_report_role_may_run() -> None:
     }
     assert analysis - cli == {"pricing:GetProducts", "dynamodb:Query"}
     assert cli <= analysis
+
+
+def test_template_change_rule_matches_the_recorded_cloudtrail_calls_and_only_ecs_writes(
+    template: dict[str, Any],
+) -> None:
+    (event,) = functions(template)["RecordChangesFunction"]["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+    for name in ("cloudtrail_ecs_update_service_capacity_provider", "cloudtrail_ecs_update_service_task_definition"):
+        sample = load_event(name)
+        assert sample["source"] in pattern["source"] and sample["detail-type"] in pattern["detail-type"]
+        assert sample["detail"]["eventSource"] in pattern["detail"]["eventSource"]
+        assert sample["detail"]["eventName"] in pattern["detail"]["eventName"]
+    assert sorted(pattern["detail"]["eventName"]) == ["CreateService", "PutClusterCapacityProviders", "UpdateService"]
+    dlq = template["Resources"]["EventDeliveryDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert {"Fn::GetAtt": ["RecordChangesFunctionEcsChanges", "Arn"]} in dlq["Condition"]["ArnEquals"]["aws:SourceArn"]

@@ -21,6 +21,7 @@ from modeshift import app_weekly
 from modeshift.app_weekly import LATEST_KEY, run_weekly_report, summary_body
 from modeshift.aws import AwsClients
 from modeshift.config import Settings, build_settings
+from modeshift.domain.models import LaunchMode, WorkloadVerdictKind
 from modeshift.domain.render import Audience
 from modeshift.domain.report import AnalysisReport
 from modeshift.domain.weekly import build_weekly
@@ -66,7 +67,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     fixture = AnalysisReport.model_validate_json(FIXTURE.read_text())
     # The analysis itself is tested elsewhere; here it is the demo fleet's document, generated "now".
     monkeypatch.setattr(
-        app_weekly, "analyze", lambda settings, clients, now: fixture.model_copy(update={"generated_at": now})
+        app_weekly,
+        "analyze",
+        lambda settings, clients, now, account=None: fixture.model_copy(update={"generated_at": now}),
     )
     monkeypatch.setattr(app_weekly.time, "sleep", lambda seconds: None)
     with mock_aws():
@@ -198,3 +201,80 @@ def test_weekly_summary_is_an_amazon_q_custom_notification_when_rendered_for_cha
     assert card["content"]["description"].endswith("Report: https://example.test/r?X-Amz-Expires=60")
     assert missing["content"]["description"].endswith("report missing: bucket gone")
     assert "https://" not in missing["content"]["description"]
+
+
+def _web_moved_to_fargate(document: AnalysisReport, cost_usd: float) -> AnalysisReport:
+    """The document with service:web already on Fargate (kept there), costing `cost_usd` a month."""
+    workloads = []
+    for w in document.workloads:
+        if w.workload == "service:web":
+            w = w.model_copy(
+                update={
+                    "current_mode": LaunchMode.FARGATE,
+                    "recommended_mode": LaunchMode.FARGATE,
+                    "verdict": WorkloadVerdictKind.KEEP,
+                    "current_monthly_cost_usd": cost_usd,
+                    "recommended_monthly_cost_usd": cost_usd,
+                    "monthly_savings_usd": 0.0,
+                }
+            )
+        workloads.append(w)
+    return document.model_copy(update={"workloads": tuple(workloads)})
+
+
+def test_weekly_report_measures_a_recorded_switch_and_announces_its_regression_once(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modeshift.adapters.change_store import DynamoDbChangeStore
+    from modeshift.domain.changes import change_from_cloudtrail
+    from tests.fixtures.tables import create_modeshift_table
+
+    fixture = AnalysisReport.model_validate_json(FIXTURE.read_text())
+    web = next(w for w in fixture.workloads if w.workload == "service:web")
+    moved = _web_moved_to_fargate(fixture, web.current_monthly_cost_usd * 3)  # the move tripled its bill
+    monkeypatch.setattr(
+        app_weekly,
+        "analyze",
+        lambda settings, clients, now, account=None: (fixture if now < NOW - timedelta(days=10) else moved).model_copy(
+            update={"generated_at": now}
+        ),
+    )
+    create_modeshift_table("modeshift-weekly", REGION)
+    recorded = change_from_cloudtrail(load_event("cloudtrail_ecs_update_service_capacity_provider"))
+    assert recorded is not None
+    DynamoDbChangeStore(boto3.client("dynamodb", region_name=REGION), "modeshift-weekly", 70).record(
+        recorded.model_copy(update={"changed_at": NOW - timedelta(days=12)}), NOW
+    )
+    sns, sqs = boto3.client("sns", region_name=REGION), aws.sqs
+    url = sqs.create_queue(QueueName="regressions")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=aws.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"type": ["change_regressed"], "audience": ["machine"]})},
+    )
+    settings = _settings(aws).model_copy(update={"table_name": "modeshift-weekly"})
+    clients = AwsClients(region=REGION)
+
+    runs = [run_weekly_report(settings, clients, NOW + timedelta(days=7 * n)) for n in (-2, -1, 0, 1)]
+
+    # measured from the second week on (5 days after the change: past the 72 h minimum), announced once
+    assert [r["regression_messages"] for r in runs] == [0, 1, 0, 0]
+    stored = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=runs[3]["json_key"])["Body"].read())
+    (change,) = stored["changes"]
+    assert (change["workload"], change["source"], change["from_mode"], change["to_mode"]) == (
+        "service:web",
+        "cloudtrail",
+        "EC2",
+        "FARGATE",
+    )
+    assert change["promised_monthly_savings_usd"] == web.monthly_savings_usd
+    assert change["realised_monthly_savings_usd"] == pytest.approx(-2 * web.current_monthly_cost_usd, abs=0.01)
+    assert change["regressed"] is True
+    (message,) = _messages(aws, url)
+    body = json.loads(message["Message"])
+    assert body["type"] == "change_regressed" and body["subject"] == "service:web"
+    assert "costs $" in body["title"]
+    summaries = [json.loads(m["Message"]) for m in _messages(aws)]
+    assert any(s["track_record"]["measured_count"] == 1 for s in summaries)

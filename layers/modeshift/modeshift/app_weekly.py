@@ -12,9 +12,11 @@ from typing import Any
 from botocore.config import Config
 
 from modeshift.adapters.aws_errors import translated
-from modeshift.adapters.sns_publisher import ALL_AUDIENCES
+from modeshift.adapters.change_store import DynamoDbChangeStore
+from modeshift.adapters.sns_publisher import ALL_AUDIENCES, SnsPublisher
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
+from modeshift.domain.changes import Change, ChangeOutcome, newly_regressed, track_changes
 from modeshift.domain.notifications import severity_for
 from modeshift.domain.render import (
     AUDIENCE_ATTRIBUTE,
@@ -27,11 +29,14 @@ from modeshift.domain.render import (
 from modeshift.domain.report import AnalysisReport, Totals
 from modeshift.domain.weekly import WeeklyReport, build_weekly, render_html, render_json
 from modeshift.errors import ConfigurationError, ModeshiftError
+from modeshift.publish import publish_regressions
 from modeshift.service import analyze
 
 logger = logging.getLogger(__name__)
 
 LATEST_KEY = "reports/latest.json"
+HISTORY_PREFIX = "reports/analyses/"
+HISTORY_WEEKS = 8  # how far back a change is measured from (the recorded changes are read as far)
 PUT_ATTEMPTS = 3
 PUT_BACKOFF_SECONDS = 0.5  # doubled after each failed attempt
 TOP_ACTIONS = 5
@@ -70,20 +75,66 @@ def _signer(clients: AwsClients) -> Any:
     return clients.session.client("s3", region_name=clients.region, config=Config(signature_version="s3v4"))
 
 
-def read_previous(s3: Any, bucket: str) -> AnalysisReport | None:
-    """Last week's analysis document, or None on the first week (or when it is unreadable)."""
+def read_previous(s3: Any, bucket: str, key: str = LATEST_KEY) -> AnalysisReport | None:
+    """Last week's analysis document (or the one at `key`), or None on the first week (or when unreadable)."""
     try:
         with translated("GetObject", "s3:GetObject", connection_errors=True):
-            body = s3.get_object(Bucket=bucket, Key=LATEST_KEY)["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ModeshiftError as exc:
-        if "NoSuchKey" not in str(exc) and "Not Found" not in str(exc):
-            logger.warning("previous week unreadable, treated as first week: %s", exc)
+        # without s3:ListBucket a missing key answers AccessDenied, not NoSuchKey: a week with no document
+        if not any(code in str(exc) for code in ("NoSuchKey", "Not Found", "AccessDenied")):
+            logger.warning("%s unreadable, treated as missing: %s", key, exc)
         return None
     try:
         return AnalysisReport.model_validate_json(body)
     except ValueError as exc:
-        logger.warning("previous week's document is invalid, treated as first week: %s", exc)
+        logger.warning("%s is not a valid analysis document, treated as missing: %s", key, exc)
         return None
+
+
+def history_key(at: datetime) -> str:
+    """Where the analysis of `at`'s ISO week is kept: one per week (a later run that week replaces it)."""
+    year, week, _ = at.isocalendar()
+    return f"{HISTORY_PREFIX}{year}-W{week:02d}.json"
+
+
+def read_history(s3: Any, bucket: str, now: datetime) -> list[AnalysisReport]:
+    """The analyses of the HISTORY_WEEKS weeks before this one that exist, oldest first (by key: no listing)."""
+    found = (read_previous(s3, bucket, history_key(now - timedelta(weeks=n))) for n in range(HISTORY_WEEKS, 0, -1))
+    return [doc for doc in found if doc is not None]
+
+
+def _recorded_changes(settings: Settings, clients: AwsClients, report: AnalysisReport, now: datetime) -> list[Change]:
+    """What record_changes stored for the report's clusters; none (and a warning) when the table cannot be read:
+    the analysis diff still finds the changes, without their caller."""
+    if not settings.table_name:
+        return []
+    store = DynamoDbChangeStore(clients.client("dynamodb"), settings.table_name, settings.retention_days)
+    try:
+        return store.changes(sorted({w.cluster for w in report.workloads}), since=now - timedelta(weeks=HISTORY_WEEKS))
+    except ModeshiftError as exc:
+        logger.warning("recorded changes unreadable, using the analysis diff alone: %s", exc)
+        return []
+
+
+def measure_changes(
+    settings: Settings,
+    clients: AwsClients,
+    s3: Any,
+    bucket: str,
+    report: AnalysisReport,
+    previous: AnalysisReport | None,
+) -> tuple[list[ChangeOutcome], list[ChangeOutcome]]:
+    """Every change of the last HISTORY_WEEKS weeks measured, and the regressions this week is the first to see."""
+    now = report.generated_at
+    history = {d.generated_at: d for d in [*read_history(s3, bucket, now), previous] if d}
+    history.pop(report.generated_at, None)
+    earlier = sorted(history.values(), key=lambda d: d.generated_at)
+    recorded = _recorded_changes(settings, clients, report, now)
+    policy = settings.policy_options()
+    outcomes = list(track_changes([*earlier, report], recorded, policy=policy))
+    before = track_changes(earlier, recorded, policy=policy) if earlier else ()
+    return outcomes, newly_regressed(outcomes, before)
 
 
 def summary_text(
@@ -103,6 +154,15 @@ def summary_text(
             f"confidence below {analysis_totals.confidence_floor:.2f} (not in the saving above)"
         )
     lines.append(f"Actions: {t.action_count}; failed clusters: {t.failed_cluster_count}")
+    record = weekly.track_record
+    if weekly.changes and record is not None:
+        line = f"Changes: {len(weekly.changes)} seen, {record.measured_count} measured"
+        if record.ratio is not None:
+            line += (
+                f"; advised ones realised {record.realised_usd:,.2f} of {record.promised_usd:,.2f} USD/month "
+                f"promised ({record.ratio:.0%})"
+            )
+        lines.append(line)
     if weekly.no_data:
         lines.append("No data this week.")
     actions = weekly.top_actions[:TOP_ACTIONS]
@@ -144,6 +204,8 @@ def summary_body(
                 "totals": weekly.totals.model_dump(mode="json"),
                 **unconfirmed,
                 "top_actions": [a.model_dump(mode="json") for a in weekly.top_actions[:TOP_ACTIONS]],
+                # additive: modeshift's own track record over the changes measured
+                "track_record": None if weekly.track_record is None else weekly.track_record.model_dump(mode="json"),
                 "report_url": link,
                 "report_missing": missing_reason,
             }
@@ -181,7 +243,12 @@ def this_week(settings: Settings, clients: AwsClients, s3: Any, now: datetime) -
         return swept
     if swept is not None:
         logger.warning("last sweep document from %s is not this week's: analysing now", swept.generated_at)
-    return analyze(settings, clients, now)
+    try:
+        account: str | None = clients.caller_account()  # verdicts name their account, as the sweep's do
+    except ModeshiftError as exc:
+        logger.warning("account unknown (%s): verdicts will not name it", exc)
+        account = None
+    return analyze(settings, clients, now, account=account)
 
 
 def run_weekly_report(
@@ -194,7 +261,8 @@ def run_weekly_report(
     s3 = clients.client("s3")
     report = this_week(settings, clients, s3, now)
     previous = read_previous(s3, bucket)
-    weekly = build_weekly(report, previous)
+    changes, regressions = measure_changes(settings, clients, s3, bucket, report, previous)
+    weekly = build_weekly(report, previous, changes)
     html_key, json_key = report_keys(now)
     link: str | None = None
     missing: str | None = None
@@ -213,8 +281,16 @@ def run_weekly_report(
         try:
             # the new baseline only once this week's page exists, so a failed week is compared again next time
             _put(s3, bucket, LATEST_KEY, report.model_dump_json(), "application/json", sleep)
+            _put(s3, bucket, history_key(now), report.model_dump_json(), "application/json", sleep)
         except ModeshiftError as exc:
             logger.warning("baseline for next week not written: %s", exc)
+    # before the summary: a failed publish raises and the whole run is retried, the summary with it
+    regressed = publish_regressions(
+        regressions,
+        report,
+        SnsPublisher(clients.client("sns"), settings.topic_arn, (Audience(a) for a in settings.notify_audiences)),
+        digest_threshold=settings.digest_threshold,
+    )
     severity = severity_for(weekly.totals.monthly_savings_usd).value
     subject = f"modeshift weekly: save {weekly.totals.monthly_savings_usd:,.0f} USD/month"[:99]
     sns = clients.client("sns")
@@ -235,6 +311,8 @@ def run_weekly_report(
         "html_key": html_key if link else None,
         "json_key": json_key if link else None,
         "first_week": weekly.trend.first_week,
+        "change_count": len(changes),
+        "regression_messages": regressed,
         "monthly_savings_usd": weekly.totals.monthly_savings_usd,
         "message_ids": message_ids,
         "missing_reason": missing,

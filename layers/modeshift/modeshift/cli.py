@@ -27,6 +27,7 @@ from botocore.exceptions import (
 from pydantic import ValidationError
 
 from modeshift import __version__
+from modeshift.domain.changes import ChangeOutcome, track_changes
 from modeshift.domain.models import ClusterError, Goal, WorkloadVerdict
 from modeshift.domain.report import (
     AnalysisReport,
@@ -254,7 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     report = sub.add_parser("report", help="render the weekly report page from `analyze --output json` files")
-    report.add_argument("input", metavar="INPUT.json", help="this week's `modeshift analyze --output json` document")
+    report.add_argument(
+        "input",
+        metavar="INPUT.json",
+        nargs="+",
+        help="this week's `modeshift analyze --output json` document; give earlier ones too (any order, the newest "
+        "is this week) to list the mode switches, resizes and scale-ins between them and what each saved",
+    )
     report.add_argument("--previous", metavar="PREV.json", help="last week's document, for the week-over-week trend")
     report.add_argument(
         "--output-dir",
@@ -290,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sdk_debug_log(sys.stderr if args.debug else None):
         try:
             if args.command == "demo":
-                report = run_demo(progress)
+                report, demo_changes = run_demo(progress)
                 # the analysis already applied the default floor (the demo ignores MODESHIFT_* settings)
                 floor = report.totals.confidence_floor if args.confidence_floor is None else args.confidence_floor
                 analysis = Analysis(report=report, shown=select(report, _criteria(args), {}, floor))
@@ -316,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _emit(analysis.shown, args, sys.stdout)
     if args.command == "demo":
         try:
-            html_path, _ = write_weekly_report(analysis.shown, None, Path(args.report_dir))
+            html_path, _ = write_weekly_report(analysis.shown, None, Path(args.report_dir), demo_changes)
         except OSError as exc:
             print(f"modeshift: cannot write the weekly report: {exc}", file=sys.stderr)
             return EXIT_FAILURE
@@ -366,9 +373,14 @@ def _read_analysis(path: str) -> AnalysisReport:
         ) from exc
 
 
-def write_weekly_report(current: AnalysisReport, previous: AnalysisReport | None, out_dir: Path) -> tuple[Path, Path]:
+def write_weekly_report(
+    current: AnalysisReport,
+    previous: AnalysisReport | None,
+    out_dir: Path,
+    changes: Sequence[ChangeOutcome] = (),
+) -> tuple[Path, Path]:
     """Write modeshift-report.html and modeshift-report.json into out_dir; return both paths."""
-    weekly = build_weekly(current, previous)
+    weekly = build_weekly(current, previous, changes)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "modeshift-report.html"
     json_path = out_dir / "modeshift-report.json"
@@ -380,13 +392,18 @@ def write_weekly_report(current: AnalysisReport, previous: AnalysisReport | None
 def run_report(args: argparse.Namespace) -> int:
     """`modeshift report`: local files in, the weekly page and its JSON out; a bad input file is exit 2."""
     try:
-        current = _read_analysis(args.input)
+        documents = sorted((_read_analysis(path) for path in args.input), key=lambda d: d.generated_at)
         previous = _read_analysis(args.previous) if args.previous else None
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    current = documents[-1]
+    if previous is None and len(documents) > 1:
+        previous = documents[-2]  # the trend compares this week with the document before it
+    history = documents if previous is None or previous in documents else [previous, *documents]
+    changes = track_changes(history) if len(history) > 1 else ()
     try:
-        paths = write_weekly_report(current, previous, Path(args.output_dir))
+        paths = write_weekly_report(current, previous, Path(args.output_dir), changes)
     except OSError as exc:
         print(f"modeshift report: cannot write to {args.output_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -492,8 +509,10 @@ def _criteria(args: argparse.Namespace) -> Criteria:
     )
 
 
-def run_demo(progress: _Progress) -> AnalysisReport:
-    """Start a local AWS, seed the demo fleet, and run the very same analyze path against it."""
+def run_demo(progress: _Progress) -> tuple[AnalysisReport, tuple[ChangeOutcome, ...]]:
+    """Start a local AWS, seed the demo fleet, and run the very same analyze path against it; with the
+    demo's one change (a service moved to Fargate halfway) measured from the analysis before it."""
+    from modeshift.demo import change
     from modeshift.demo.fleet import seed_demo_fleet
     from modeshift.demo.local_aws import LocalAws, require_demo_extra
 
@@ -503,9 +522,14 @@ def run_demo(progress: _Progress) -> AnalysisReport:
     with LocalAws() as local, _demo_environment(local.endpoint_url):
         import boto3
 
-        seed_demo_fleet(boto3.session.Session(region_name=DEMO_REGION), DEMO_REGION, now, progress=progress)
+        session = boto3.session.Session(region_name=DEMO_REGION)
+        seed_demo_fleet(session, DEMO_REGION, now, progress=progress)
+        progress("analysing the week before the demo's change, then making it")
+        before = change.analyse_before(session, DEMO_REGION, now)
+        moved = change.move_to_fargate(session, DEMO_REGION, now)
         args = build_parser().parse_args(["analyze", "--region", DEMO_REGION])
-        return run_analyze(args, progress).report
+        report = run_analyze(args, progress).report
+        return report, track_changes([before, report], [moved])
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from modeshift.domain.changes import ChangeOutcome, regression_notification
 from modeshift.domain.noise import (
     DEFAULT_COOLDOWN,
     DEFAULT_DIGEST_THRESHOLD,
@@ -277,3 +278,26 @@ def _send_digest(
     summary.digested += len(due)
     for item in due:
         _mark(item, store, now, summary)
+
+
+def publish_regressions(
+    regressions: Sequence[ChangeOutcome],
+    report: AnalysisReport,
+    publisher: Publisher,
+    *,
+    digest_threshold: int = DEFAULT_DIGEST_THRESHOLD,
+) -> int:
+    """One `change_regressed` message per new regression (see `domain.changes.newly_regressed`), none for a
+    snoozed workload, one digest when more than `digest_threshold` are due. A failed publish raises: the
+    weekly run is retried whole, and subscribers drop the repeat by its stable notification_id."""
+    snoozed = {(w.cluster, w.workload) for w in report.workloads if is_snoozed(w)}
+    messages = [
+        regression_notification(o, region=report.region, generated_at=report.generated_at)
+        for o in regressions
+        if (o.cluster, o.workload) not in snoozed
+    ]
+    if needs_digest(len(messages), digest_threshold):
+        messages = [build_digest(messages, region=report.region, generated_at=report.generated_at)]
+    for message in messages:
+        publisher.publish(message)
+    return len(messages)

@@ -28,5 +28,11 @@ def verdict_key(cluster: str, subject: str) -> dict[str, str]:
     return {PK: f"VERDICT#{cluster}", SK: subject}
 
 
+def change_key(cluster: str, workload: str, changed_at_iso: str, event_id: str) -> dict[str, str]:
+    """One recorded change (CloudTrail): query a cluster's with the partition key alone; an event id makes a
+    redelivered event the same item."""
+    return {PK: f"CHANGE#{cluster}", SK: f"{workload}#{changed_at_iso}#{event_id}"}
+
+
 # Powertools' idempotency records share the table under this partition-key prefix.
 IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"

@@ -1,4 +1,4 @@
-"""The demo fleet: four ECS clusters and 14 days of metrics, each one a case the advisor should call."""
+"""The demo fleet: five ECS clusters and 14 days of metrics, each one a case the advisor should call."""
 
 from __future__ import annotations
 
@@ -72,6 +72,14 @@ SEARCH_BETA_CPU_UNITS, SEARCH_BETA_MEMORY_MIB, SEARCH_BETA_TASKS = 512, 1024, 2
 SEARCH_BETA_DAYS = 1
 SEARCH_BETA_CPU_PCT, SEARCH_BETA_MEMORY_PCT = 25.0, 40.0
 GHOST_CPU_UNITS, GHOST_MEMORY_MIB, GHOST_DESIRED = 256, 512, 1
+
+# legacy-ec2: one EC2 host for one small service, catalog, which moves to Fargate halfway through the 14 days
+# (demo/change.py makes the move and the analysis from before it), so the report measures a real switch
+LEGACY_CLUSTER = "legacy-ec2"
+LEGACY_INSTANCE_TYPE = "m5.large"
+CATALOG = "catalog"
+CATALOG_CPU_UNITS, CATALOG_MEMORY_MIB, CATALOG_TASKS = 512, 1024, 2
+CATALOG_CPU_PCT, CATALOG_MEMORY_PCT = 18.0, 25.0
 
 STEADY_NOISE = 0.08
 TASK_NOISE = 0.0  # steady services hold their count exactly
@@ -308,6 +316,7 @@ def seed_demo_fleet(
         (CORE_CLUSTER, _seed_core),
         (BATCH_CLUSTER, _seed_batch),
         (FARGATE_CLUSTER, _seed_fargate),
+        (LEGACY_CLUSTER, _seed_legacy),
     )
     built = []
     for position, (name, build) in enumerate(steps, start=1):
@@ -408,6 +417,34 @@ def _seed_shop(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
         container_insights=True,
     )
     return _ec2_demo_cluster(ec2_cluster, True, (web, api))
+
+
+def _seed_legacy(clients: SeedClients, seeder: _Seeder) -> DemoCluster:
+    """catalog on its own EC2 host; its host reserves nothing once catalog moves to Fargate, halfway."""
+    t = seeder.timeline
+    ec2_cluster = seed.create_ec2_cluster(
+        clients.ecs, clients.ec2, LEGACY_CLUSTER, instance_type=LEGACY_INSTANCE_TYPE, instance_count=1
+    )
+    tasks = seed.counts(seed.steady(t, CATALOG_TASKS, TASK_NOISE))
+    catalog = _ec2_service(
+        clients, LEGACY_CLUSTER, CATALOG, CATALOG_CPU_UNITS, CATALOG_MEMORY_MIB, CATALOG_TASKS, Pattern.STEADY
+    )
+    seeder.service_metrics(
+        LEGACY_CLUSTER,
+        CATALOG,
+        tasks,
+        seed.steady(t, CATALOG_CPU_PCT, STEADY_NOISE, seed=_seed_for(LEGACY_CLUSTER, CATALOG, "cpu")),
+        seed.steady(t, CATALOG_MEMORY_PCT, STEADY_NOISE / 2, seed=_seed_for(LEGACY_CLUSTER, CATALOG, "mem")),
+        container_insights=False,
+    )
+    on_ec2 = [v if i < t.count // 2 else 0.0 for i, v in enumerate(tasks)]
+    seeder.cluster_metrics(
+        ec2_cluster,
+        [(on_ec2, CATALOG_CPU_UNITS)],
+        [(on_ec2, CATALOG_MEMORY_MIB)],
+        container_insights=False,
+    )
+    return _ec2_demo_cluster(ec2_cluster, False, (catalog,))
 
 
 def _seed_core(clients: SeedClients, seeder: _Seeder) -> DemoCluster:

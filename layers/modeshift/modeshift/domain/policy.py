@@ -418,6 +418,9 @@ def advise_workload(
         "task_count_source": subject.task_count_source,
         "goal": options.goal.value,
     }
+    if not subject.standalone:
+        # what a scale-in changes: the change tracker compares it across analyses (domain/changes.py)
+        evidence["desired_count"] = subject.desired_count
     reasons: list[str] = list(features.reasons)
     feasibility = assess_feasibility(subject.feasibility_facts(size))
     evidence["feasibility"] = feasibility_evidence(feasibility)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from modeshift.domain.changes import ChangeOutcome, TrackRecord, track_record
 from modeshift.domain.feasibility import in_words
 from modeshift.domain.models import (
     ACTION_VERDICTS,
@@ -153,6 +154,9 @@ class WeeklyReport(_Model):
     warnings: tuple[str, ...] = ()
     # additive (schema 1.0 readers ignore it): workloads no other mode can run, with their blockers
     held: tuple[HeldWorkload, ...] = ()
+    # additive (2.0): each mode switch, resize or scale-in seen, promised against realised, and the sums
+    changes: tuple[ChangeOutcome, ...] = ()
+    track_record: TrackRecord | None = None
 
 
 def _feature_pct(workload: WorkloadVerdict, name: str) -> float | None:
@@ -308,8 +312,11 @@ def _trend(current: AnalysisReport, previous: AnalysisReport | None) -> Trend:
     )
 
 
-def build_weekly(current: AnalysisReport, previous: AnalysisReport | None = None) -> WeeklyReport:
-    """Summarise one analysis for the week: totals, waste per cluster, savings by verdict, top actions, trend."""
+def build_weekly(
+    current: AnalysisReport, previous: AnalysisReport | None = None, changes: Sequence[ChangeOutcome] = ()
+) -> WeeklyReport:
+    """Summarise one analysis for the week: totals, waste per cluster, savings by verdict, top actions, trend,
+    and the changes made (measured by `domain.changes.track_changes`) with modeshift's track record."""
     actions = _actions(current)
     by_cost = sorted(current.workloads, key=lambda w: (-w.current_monthly_cost_usd, w.cluster, w.workload))
     t = current.totals
@@ -356,6 +363,8 @@ def build_weekly(current: AnalysisReport, previous: AnalysisReport | None = None
         errors=tuple(f"cluster {e.cluster} not analysed: {e.error}" for e in current.errors),
         warnings=current.warnings,
         held=_held(current),
+        changes=tuple(changes),
+        track_record=track_record(changes),
     )
 
 
@@ -593,6 +602,77 @@ def _held_table(held: Sequence[HeldWorkload]) -> str:
     )
 
 
+def _change_what(c: ChangeOutcome) -> str:
+    moved = f"{c.from_mode or '?'} → {c.to_mode or '?'}" if "mode" in c.kinds else (c.to_mode or "")
+    extra = [{"task_size": "new task size", "desired_count": "scaled in"}[k] for k in c.kinds if k != "mode"]
+    return ", ".join(part for part in [moved, *extra] if part)
+
+
+def _realised_cell(c: ChangeOutcome) -> str:
+    if c.realised_monthly_savings_usd is None:
+        return f"<span class='muted'>not yet</span><br><small>{_e(c.not_measured or '')}</small>"
+    css = "bad" if c.regressed or c.realised_monthly_savings_usd < 0 else "good"
+    return f"<span class='{css}'>{_e(_usd(c.realised_monthly_savings_usd))}</span>"
+
+
+def _changes_table(changes: Sequence[ChangeOutcome]) -> str:
+    rows = "".join(
+        f"<tr><td class='half' data-label='Changed'>{_e(c.changed_at.strftime('%Y-%m-%d'))}</td>"
+        f"<td class='half' data-label='Workload'>{_e(c.cluster)} / {_e(c.workload)}</td>"
+        f"<td data-label='What'>{_e(_change_what(c))}<br><small>"
+        + _e(
+            "from CloudTrail" + (f", by {c.principal}" if c.principal else "")
+            if c.source == "cloudtrail"
+            else "seen between two analyses"
+        )
+        + "</small>"
+        + (f"<br><small>{_e(c.arithmetic[2])}</small>" if len(c.arithmetic) > 2 else "")
+        + "</td>"
+        "<td class='num half' data-label='Promised / month'>"
+        + (
+            _e(_usd(c.promised_monthly_savings_usd))
+            if c.promised_monthly_savings_usd is not None
+            else "<span class='muted'>not advised</span>"
+        )
+        + f"</td><td class='num half' data-label='Realised / month'>{_realised_cell(c)}</td>"
+        f"<td class='conf half' data-label='Confidence'>{_confidence_cell(c.confidence, None)}</td></tr>"
+        for c in changes
+    )
+    return (
+        '<table id="changes" class="stack"><thead><tr><th>Changed</th><th>Workload</th><th>What</th>'
+        '<th class="num">Promised / month</th><th class="num">Realised / month</th><th class="num">Confidence</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _track_record_line(record: TrackRecord | None) -> str:
+    if record is None or record.ratio is None:
+        return (
+            "No change modeshift advised has been measured yet: a change needs enough data on both sides "
+            "(the same minimum as a verdict) before its saving is counted."
+        )
+    line = (
+        f"Advised changes measured: promised {_usd(record.promised_usd)}/month, realised "
+        f"{_usd(record.realised_usd)}/month — track record {record.ratio:.0%} (realised ÷ promised)."
+    )
+    if record.unadvised_realised_usd:
+        line += f" Changes made without modeshift's advice: {_usd(record.unadvised_realised_usd)}/month, not in it."
+    return line
+
+
+def _changes_section(weekly: WeeklyReport) -> str:
+    if not weekly.changes:
+        body = (
+            "<p class='muted'>No mode switch, resize or scale-in seen yet. Changes are recorded from CloudTrail "
+            "when it is on, and otherwise found by comparing consecutive analyses.</p>"
+        )
+    else:
+        body = f"<p id='track-record'>{_e(_track_record_line(weekly.track_record))}</p>" + _changes_table(
+            weekly.changes
+        )
+    return "<section><h2>Changes and what they saved</h2>" + body + "</section>"
+
+
 def render_html(weekly: WeeklyReport) -> str:
     """The whole report as one page: inline CSS and SVG, no script, no external URL."""
     t = weekly.totals
@@ -629,6 +709,7 @@ def render_html(weekly: WeeklyReport) -> str:
         + _actions_table(weekly.top_actions, t.confidence_floor)
         + "</section>"
     )
+    body.append(_changes_section(weekly))
     if weekly.held:
         body.append(
             "<section><h2>Kept where they are</h2><p class='muted'>No other launch mode can run these workloads "
