@@ -645,9 +645,9 @@ def part4(org: Organization, wire: Wire, args: argparse.Namespace) -> tuple[floa
     else:
         rss_b, rss_a = mem_b, mem_a
     print(
-        f"linear fits: CPU {1000 * cpu_b:.2f} ms a service (+{cpu_a:.2f} s); tracemalloc peak "
-        f"{1024 * mem_b:.1f} KiB a service (+{mem_a:.1f} MiB); RSS growth {1024 * rss_b:.1f} KiB a service "
-        f"(+{rss_a:.1f} MiB); AWS calls {calls_b:.2f} a service (+{calls_a:.0f})"
+        f"linear fits: CPU {1000 * cpu_b:.2f} ms a service ({cpu_a:+.2f} s); tracemalloc peak "
+        f"{1024 * mem_b:.1f} KiB a service ({mem_a:+.1f} MiB); RSS growth {1024 * rss_b:.1f} KiB a service "
+        f"({rss_a:+.1f} MiB); AWS calls {calls_b:.2f} a service ({calls_a:+.0f})"
     )
     import_rss, import_s = import_footprint()
     reserve = max(RUNTIME_RESERVE_MB, import_rss)
@@ -668,7 +668,7 @@ def part4(org: Organization, wire: Wire, args: argparse.Namespace) -> tuple[floa
     print(
         f"time: a 1,024 MB Lambda has {LAMBDA_VCPU_1024:.2f} vCPU; assuming one Lambda vCPU = "
         f"{args.lambda_core_speed:g}× one core here ({platform.processor() or _cpu_model()}) and "
-        f"{args.latency_ms:g} ms a call: {1000 * per_service_s:.1f} ms a service (+{fixed_s:.1f} s) → "
+        f"{args.latency_ms:g} ms a call: {1000 * per_service_s:.1f} ms a service ({fixed_s:+.1f} s) → "
         f"{by_time:,.0f} services within the {WORKER_TIMEOUT_S} s worker timeout"
     )
     print(
