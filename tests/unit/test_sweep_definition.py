@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from modeshift.app_sweep import targets_key
+from modeshift.app_sweep import SweepTarget, targets_key
 from tests.fixtures.asl_runner import UnsupportedAsl, check_supported, load_definition
 from tests.fixtures.cfn_yaml import CfnLoader
 
@@ -297,3 +298,13 @@ def test_map_reads_and_writes_only_under_the_prefix_the_state_machine_role_may_u
     written = writer.get("Prefix") or re.sub(r"^States\.Format\('([^{']*).*$", r"\1", writer.get("Prefix.$", ""))
     assert written.startswith(prefix), f"the map writes its results under {written!r}, outside {prefix!r}"
     assert targets_key("any-run").startswith(prefix)  # what the ItemReader is pointed at
+
+
+def test_sweep_target_carries_the_cluster_name_when_the_clusters_setting_names_it_by_arn() -> None:
+    by_arn = SweepTarget(
+        account="123456789012", region="eu-west-1", cluster="arn:aws:ecs:eu-west-1:123456789012:cluster/shop"
+    )
+
+    assert by_arn.cluster == "shop"
+    with pytest.raises(ValidationError):
+        SweepTarget(account="123456789012", region="eu-west-1", cluster="shop/../../etc")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modeshift.adapters.aws_errors import translated
 from modeshift.aws import AwsClients
@@ -58,6 +58,14 @@ class SweepTarget(BaseModel):
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     cluster: str = Field(pattern=_CLUSTER_NAME)
+
+    @field_validator("cluster", mode="before")
+    @classmethod
+    def _name_of_arn(cls, value: Any) -> Any:
+        """The Clusters setting may name a cluster by ARN: the map item carries its name."""
+        if isinstance(value, str) and value.startswith("arn:") and ":cluster/" in value:
+            return value.rsplit("/", 1)[-1]
+        return value
 
 
 class WorkerRequest(BaseModel):
