@@ -20,7 +20,7 @@ from modeshift.domain.models import ClusterError
 from modeshift.domain.pricing import load_embedded_catalog
 from modeshift.domain.report import MULTIPLE_REGIONS, AnalysisReport, PricingInfo, build_report, merge_reports
 from modeshift.errors import ConfigurationError, ModeshiftError
-from modeshift.fleet import resolve_scopes
+from modeshift.fleet import resolve_scopes, role_arn
 from modeshift.service import Scope, analyze_cluster, cluster_error
 from modeshift.service import list_targets as list_clusters
 
@@ -155,7 +155,7 @@ def _scope(settings: Settings, clients: AwsClients, home: Home, target: SweepTar
     if not settings.member_role_name:
         raise ConfigurationError(f"account {target.account} needs MODESHIFT_MEMBER_ROLE_NAME (the member role)")
     partition = clients.session.get_partition_for_region(clients.region)
-    arn = f"arn:{partition}:iam::{target.account}:role/{settings.member_role_name}"
+    arn = role_arn(partition, target.account, settings.member_role_name)
     assumed = clients.assume_role(arn, target.region, "modeshift-sweep", settings.external_id)
     return Scope(clients=assumed, region=target.region, account=target.account, ledger=False)
 

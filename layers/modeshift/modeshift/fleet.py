@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from modeshift.adapters.organizations import EnabledRegionsReader, OrganizationAccountLister
 from modeshift.aws import AwsClients
 from modeshift.config import ALL_REGIONS, ORGANIZATION, Settings
 from modeshift.domain.models import ClusterError
-from modeshift.domain.report import AnalysisReport
 from modeshift.errors import ConfigurationError, ModeshiftError
-from modeshift.service import Scope, analyze_scopes, cluster_error
+from modeshift.service import Scope, cluster_error
 
 Progress = Callable[[str], None]
 SESSION_NAME = "modeshift-analyze"
@@ -78,14 +76,3 @@ def resolve_scopes(
                 continue
             scopes.append(Scope(clients=clients, region=region, account=account, ledger=False))
     return scopes, errors
-
-
-def analyze_fleet(
-    settings: Settings, base: AwsClients, now: datetime, progress: Progress = _no_progress
-) -> AnalysisReport:
-    """Every cluster of every account × region the settings name, one document (the CLI's `analyze`)."""
-    base.check_credentials()
-    if base.on_retry is None:
-        base.on_retry = progress
-    scopes, errors = resolve_scopes(settings, base, progress)
-    return analyze_scopes(settings, scopes, now, progress, errors=errors)
