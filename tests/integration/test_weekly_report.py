@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from modeshift import app_weekly
+from modeshift.app_sweep import LATEST_KEY as SWEEP_LATEST_KEY
 from modeshift.app_weekly import LATEST_KEY, run_weekly_report, summary_body
 from modeshift.aws import AwsClients
 from modeshift.config import Settings, build_settings
@@ -278,3 +279,29 @@ def test_weekly_report_measures_a_recorded_switch_and_announces_its_regression_o
     assert "costs $" in body["title"]
     summaries = [json.loads(m["Message"]) for m in _messages(aws)]
     assert any(s["track_record"]["measured_count"] == 1 for s in summaries)
+
+
+def _swept(aws: Aws, generated_at: datetime) -> AnalysisReport:
+    """A merged sweep document in the bucket (sweeps/latest/), distinguishable from the fallback analysis."""
+    fixture = AnalysisReport.model_validate_json(FIXTURE.read_text())
+    document = fixture.model_copy(update={"generated_at": generated_at, "accounts": ("210987654321",)})
+    aws.s3.put_object(Bucket=BUCKET, Key=SWEEP_LATEST_KEY, Body=document.model_dump_json().encode())
+    return document
+
+
+def test_weekly_report_reads_the_last_sweep_when_it_is_this_weeks(aws: Aws) -> None:
+    swept = _swept(aws, NOW - timedelta(days=1))
+
+    report = app_weekly.this_week(_settings(aws), AwsClients(region=REGION), aws.s3, NOW)
+
+    assert report == swept
+
+
+def test_weekly_report_analyses_itself_when_the_last_sweep_is_older_than_a_week_or_absent(aws: Aws) -> None:
+    clients = AwsClients(region=REGION)
+    absent = app_weekly.this_week(_settings(aws), clients, aws.s3, NOW)
+    _swept(aws, NOW - timedelta(days=8))
+    stale = app_weekly.this_week(_settings(aws), clients, aws.s3, NOW)
+
+    for report in (absent, stale):
+        assert report.generated_at == NOW and report.accounts == ()  # the stubbed analysis of this account

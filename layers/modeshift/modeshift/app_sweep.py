@@ -18,10 +18,10 @@ from modeshift.aws import AwsClients
 from modeshift.config import Settings
 from modeshift.domain.models import ClusterError
 from modeshift.domain.pricing import load_embedded_catalog
-from modeshift.domain.report import MULTIPLE_REGIONS, AnalysisReport, PricingInfo, build_report, merge_reports
+from modeshift.domain.report import AnalysisReport, PricingInfo, build_report, merge_reports
 from modeshift.errors import ConfigurationError, ModeshiftError
-from modeshift.fleet import resolve_scopes, role_arn
-from modeshift.service import Scope, analyze_cluster, cluster_error
+from modeshift.fleet import resolve_scopes, scope_for
+from modeshift.service import analyze_cluster, cluster_error
 from modeshift.service import list_targets as list_clusters
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 PREFIX = "sweeps"
 LATEST_KEY = f"{PREFIX}/latest/modeshift-analysis.json"
 MAX_SUMMARY_ERRORS = 20
-PART_READERS = 8  # parallel GetObject calls while merging
+PART_READERS = 8
+WORKER_SESSION_NAME = "modeshift-sweep"  # parallel GetObject calls while merging
 _CLUSTER_NAME = r"^[A-Za-z0-9_-]{1,255}$"
 _RUN_ID = r"^[A-Za-z0-9_.:-]{1,80}$"
 
@@ -147,19 +148,6 @@ def list_targets(settings: Settings, clients: AwsClients, home: Home, run_id: st
 # --------------------------------------------------------------------------- step 2: one cluster
 
 
-def _scope(settings: Settings, clients: AwsClients, home: Home, target: SweepTarget) -> Scope:
-    if target.account == home.account:
-        local = clients if target.region == clients.region else clients.in_region(target.region)
-        # The ledger is this account's and region's: a same-named cluster elsewhere must not read it.
-        return Scope(clients=local, region=target.region, account=target.account, ledger=target.region == home.region)
-    if not settings.member_role_name:
-        raise ConfigurationError(f"account {target.account} needs MODESHIFT_MEMBER_ROLE_NAME (the member role)")
-    partition = clients.session.get_partition_for_region(clients.region)
-    arn = role_arn(partition, target.account, settings.member_role_name)
-    assumed = clients.assume_role(arn, target.region, "modeshift-sweep", settings.external_id)
-    return Scope(clients=assumed, region=target.region, account=target.account, ledger=False)
-
-
 def analyze_target(
     settings: Settings, clients: AwsClients, home: Home, request: WorkerRequest, now: datetime
 ) -> dict[str, Any]:
@@ -168,7 +156,8 @@ def analyze_target(
     target = request.target
     key = part_key(request.run_id, target.account, target.region, target.cluster)
     try:
-        part = analyze_cluster(settings, _scope(settings, clients, home, target), target.cluster, now)
+        scope = scope_for(settings, clients, home.account, target.account, target.region, WORKER_SESSION_NAME)
+        part = analyze_cluster(settings, scope, target.cluster, now)
     except ModeshiftError as exc:
         logger.warning("cluster %s/%s/%s not analysed: %s", target.account, target.region, target.cluster, exc)
         part = _error_part(settings, now, target, exc)
@@ -285,11 +274,10 @@ def merge_sweep(
     parts = [p for p in read_all if isinstance(p, AnalysisReport)]
     errors += [e for e in read_all if isinstance(e, ClusterError)]
     catalog = load_embedded_catalog()
-    regions = {t.region for t in targets} | {e.region for e in errors if e.region}
     report = merge_reports(
         parts,
         generated_at=now,
-        region=next(iter(regions)) if len(regions) == 1 else (home.region if not regions else MULTIPLE_REGIONS),
+        region=home.region,  # only when nothing was listed: merge_reports takes the regions of parts and errors
         lookback_days=settings.lookback_days,
         goal=settings.goal,
         pricing=PricingInfo(source=catalog.source, as_of=catalog.as_of),
@@ -324,22 +312,6 @@ def merge_sweep(
         "error_count": len(problems),
         "errors": problems[:MAX_SUMMARY_ERRORS],
     }
-
-
-def read_latest(s3: Any, bucket: str) -> AnalysisReport | None:
-    """The last merged sweep document, or None when no sweep has written one (or it is unreadable)."""
-    try:
-        raw = _get(s3, bucket, LATEST_KEY)
-    except ModeshiftError as exc:
-        logger.warning("last sweep document unreadable: %s", exc)
-        return None
-    if raw is None:
-        return None
-    try:
-        return AnalysisReport.model_validate_json(raw)
-    except ValidationError as exc:
-        logger.warning("last sweep document invalid: %s", exc)
-        return None
 
 
 def home_of(function_arn: Any, settings: Settings) -> Home:

@@ -14,6 +14,7 @@ from botocore.config import Config
 from modeshift.adapters.aws_errors import translated
 from modeshift.adapters.change_store import DynamoDbChangeStore
 from modeshift.adapters.sns_publisher import ALL_AUDIENCES, SnsPublisher
+from modeshift.app_sweep import LATEST_KEY as SWEEP_LATEST_KEY
 from modeshift.aws import AwsClients
 from modeshift.config import Settings
 from modeshift.domain.changes import Change, ChangeOutcome, newly_regressed, track_changes
@@ -236,9 +237,7 @@ SWEEP_DOCUMENT_MAX_AGE = timedelta(days=7)
 def this_week(settings: Settings, clients: AwsClients, s3: Any, now: datetime) -> AnalysisReport:
     """The last sweep's merged document (every account, region and cluster it covers) when it is recent;
     otherwise this account and region analysed now, as before the sweep existed."""
-    from modeshift.app_sweep import read_latest
-
-    swept = read_latest(s3, settings.report_bucket or "")
+    swept = read_previous(s3, settings.report_bucket or "", SWEEP_LATEST_KEY)
     if swept is not None and timedelta(0) <= now - swept.generated_at <= SWEEP_DOCUMENT_MAX_AGE:
         return swept
     if swept is not None:

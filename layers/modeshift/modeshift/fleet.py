@@ -58,21 +58,32 @@ def resolve_scopes(
             f"{len(others)} account(s) other than your own ({home}) need the member role's name: "
             "--role-name NAME (or MODESHIFT_MEMBER_ROLE_NAME), the role of stacksets/member-role.yaml"
         )
-    partition = base.session.get_partition_for_region(base.region)
     scopes: list[Scope] = []
     errors: list[ClusterError] = []
     for account in accounts:
         for region in regions:
-            if account == home:
-                clients = base if region == base.region else base.in_region(region)
-                scopes.append(Scope(clients=clients, region=region, account=account, ledger=region == base.region))
-                continue
-            arn = role_arn(partition, account, settings.member_role_name or "")
-            progress(f"assuming {arn} for {region}")
+            if account != home:
+                progress(f"assuming {settings.member_role_name} in {account} for {region}")
             try:
-                clients = base.assume_role(arn, region, SESSION_NAME, settings.external_id)
+                scopes.append(scope_for(settings, base, home, account, region))
             except ModeshiftError as exc:
                 errors.append(cluster_error("*", exc, account, region))
-                continue
-            scopes.append(Scope(clients=clients, region=region, account=account, ledger=False))
     return scopes, errors
+
+
+def scope_for(
+    settings: Settings, base: AwsClients, home: str, account: str, region: str, session_name: str = SESSION_NAME
+) -> Scope:
+    """The clients of one account and region: the caller's own, or the member role's (`member_role_name`).
+    The task ledger describes the caller's own account and region only: a same-named cluster elsewhere must
+    not read it."""
+    if account == home:
+        clients = base if region == base.region else base.in_region(region)
+        return Scope(clients=clients, region=region, account=account, ledger=region == base.region)
+    if not settings.member_role_name:
+        raise ConfigurationError(
+            f"account {account} is read through the member role: --role-name NAME (or MODESHIFT_MEMBER_ROLE_NAME)"
+        )
+    arn = role_arn(base.session.get_partition_for_region(base.region), account, settings.member_role_name)
+    assumed = base.assume_role(arn, region, session_name, settings.external_id)
+    return Scope(clients=assumed, region=region, account=account, ledger=False)
